@@ -1,0 +1,1 @@
+"""Gymnasium environments: desktop, virtual desktop, browser, remote VM, tasks."""
