@@ -1,0 +1,131 @@
+"""Performs typed actions on the local X display with pyautogui.
+
+pyautogui binds to the display named by DISPLAY when it is first imported, so it is
+imported here lazily, on the first action, after the environment has set DISPLAY.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+from actions.coords import point_of
+from actions.executors.base import ExecutionError
+from actions.models import (
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo,
+    Point, Press, Scroll, TypeText, Wait,
+)
+
+NON_ASCII_KEY_DELAY_MS = 25
+"""xdotool remaps a spare keycode for each character missing from the keymap; with no delay
+the application reads the keymap after it has changed back and drops the character."""
+DRAG_SECONDS = 0.1
+"""Drags move over this long: apps ignore a press and release with no motion between."""
+
+
+def _pyautogui(fail_safe: bool) -> Any:
+    if not os.environ.get("DISPLAY"):
+        raise ExecutionError("DISPLAY is not set: there is no X display to act on")
+    ensure_xauthority()
+    try:
+        import pyautogui
+    except Exception as err:  # Xlib raises its own error types when the display refuses us
+        raise ExecutionError(f"pyautogui cannot open display {os.environ['DISPLAY']}: {err}") from err
+
+    bound = getattr(pyautogui, "_kimi_display", None)
+    if bound is not None and bound != os.environ["DISPLAY"]:
+        raise ExecutionError(
+            f"pyautogui is bound to display {bound} in this process; run one environment per process"
+        )
+    pyautogui._kimi_display = os.environ["DISPLAY"]
+    pyautogui.PAUSE = 0  # settling after each action replaces pyautogui's fixed 0.1 s pause
+    pyautogui.FAILSAFE = fail_safe
+    return pyautogui
+
+
+def ensure_xauthority() -> None:
+    """python-xlib refuses to connect when ~/.Xauthority is missing, even to a display that
+    needs no authorisation (Xvfb); point it at an empty file instead."""
+    if os.environ.get("XAUTHORITY") or os.path.exists(os.path.expanduser("~/.Xauthority")):
+        return
+    fd, path = tempfile.mkstemp(prefix="kimi-agent-xauth-")
+    os.close(fd)
+    os.environ["XAUTHORITY"] = path
+
+
+class PyAutoGUIExecutor:
+    """Mouse and keyboard through pyautogui; non-ASCII text through `xdotool type`."""
+
+    def __init__(self, fail_safe: bool = True) -> None:
+        self.fail_safe = fail_safe
+        self._gui: Any = None
+
+    @property
+    def gui(self) -> Any:
+        if self._gui is None:
+            self._gui = _pyautogui(self.fail_safe)
+        return self._gui
+
+    def execute(self, action: Action) -> None:
+        point = point_of(action)
+        if point is not None and point.space != "screen":
+            raise ExecutionError(f"{action.type}: the point is in {point.space} space; resolve it to screen first")
+        gui = self.gui
+        try:
+            self._perform(action, point)
+        except ExecutionError:
+            raise
+        except gui.FailSafeException:
+            raise
+        except Exception as err:  # pyautogui and Xlib raise many unrelated types
+            raise ExecutionError(f"{action.type} failed: {type(err).__name__}: {err}") from err
+
+    def _perform(self, action: Action, point: Point | None) -> None:
+        gui = self.gui
+        xy = (int(point.x), int(point.y)) if point is not None else (None, None)
+        match action:
+            case Click():
+                gui.click(*xy, clicks=action.clicks, button=action.button, interval=0.05 if action.clicks > 1 else 0.0)
+            case MoveTo():
+                gui.moveTo(*xy)
+            case Drag():
+                gui.mouseDown(button=action.button)
+                gui.moveTo(*xy, duration=DRAG_SECONDS)
+                gui.mouseUp(button=action.button)
+            case Scroll():
+                if action.dy:
+                    gui.scroll(action.dy, *xy)
+                if action.dx:
+                    gui.hscroll(action.dx, *xy)
+            case TypeText():
+                self._type(action.text)
+            case Press():
+                for _ in range(action.presses):
+                    gui.press(list(action.keys))
+            case Hotkey():
+                gui.hotkey(*action.keys)
+            case KeyDown():
+                gui.keyDown(action.key)
+            case KeyUp():
+                gui.keyUp(action.key)
+            case MouseDown():
+                gui.mouseDown(*xy, button=action.button)
+            case MouseUp():
+                gui.mouseUp(*xy, button=action.button)
+            case Wait():
+                time.sleep(action.seconds)  # the model asked for this pause
+            case Done() | Fail():
+                pass
+
+    def _type(self, text: str) -> None:
+        if text.isascii():
+            self.gui.write(text)
+            return
+        if shutil.which("xdotool") is None:
+            raise ExecutionError("typing non-ASCII text needs xdotool (apt-get install xdotool)")
+        # xdotool reads the text from argv; no shell is involved.
+        subprocess.run(["xdotool", "type", "--delay", str(NON_ASCII_KEY_DELAY_MS), "--", text], check=True, timeout=60)

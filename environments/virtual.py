@@ -1,0 +1,56 @@
+"""`XvfbEnv`: a `DesktopEnv` on its own managed virtual desktop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from typing import Any, Sequence
+
+from environments.desktop import DesktopEnv
+from environments.xvfb import DesktopStartError, VirtualDesktop
+
+WINDOW_TIMEOUT = 15.0
+
+
+class XvfbEnv(DesktopEnv):
+    """Starts Xvfb + openbox on a free display, optionally launches apps, and stops it all on close().
+
+    pyautogui binds to one display per process, so this sets DISPLAY for the whole process:
+    run one such environment per process (the evaluation workers do).
+    """
+
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 800,
+        launch: Sequence[Sequence[str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.desktop = VirtualDesktop(width, height).start()
+        try:
+            os.environ.update(DISPLAY=self.desktop.display, XAUTHORITY=self.desktop.env["XAUTHORITY"])
+            for argv in launch:
+                self.desktop.launch(argv)
+            _wait_for_windows(self.desktop, len(launch))
+            super().__init__(**kwargs)
+        except BaseException:
+            self.desktop.stop()
+            raise
+
+    def close(self) -> None:
+        super().close()
+        self.desktop.stop()
+
+
+def _wait_for_windows(desktop: VirtualDesktop, count: int) -> None:
+    """Wait until the window manager lists `count` windows (the launched apps are up)."""
+    if count == 0:
+        return
+    deadline = time.monotonic() + WINDOW_TIMEOUT
+    while time.monotonic() < deadline:
+        listed = subprocess.run(["wmctrl", "-l"], env=desktop.env, capture_output=True, text=True)
+        if len(listed.stdout.splitlines()) >= count:
+            return
+        time.sleep(0.05)
+    raise DesktopStartError(f"the launched programs did not open {count} window(s) within {WINDOW_TIMEOUT} s")
