@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,6 +17,17 @@ from actions import Frame, ParseError, parse_reply
 from actions.errors import ActionError
 from actions.wire import step_to_wire
 from agent import __version__
+from agent.backends.base import BackendError
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT
+from agent.backends.vllm_server import DEFAULT_PORT, ServeConfig, VLLMServer
+from agent.demo import run_demo
+from agent.doctor import run_checks
+from agent.loop import EpisodeResult
+from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
+from agent.trajectory import StepRecord
+from agent.describe import describe_step
+from environments.screen import CaptureError
+from environments.xvfb import DesktopStartError
 
 app = typer.Typer(
     name="kimi-agent",
@@ -60,9 +73,136 @@ def parse(
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 
+def _print_step(record: StepRecord) -> None:
+    console.print(describe_step(record), highlight=False)
+
+
+def _print_summary(result: EpisodeResult) -> None:
+    parts = ("capture", "encode", "model", "parse", "execute", "settle")
+    steps = max(len(result.steps), 1)
+    times = "  ".join(f"{p} {result.total(p) / steps * 1000:.0f}ms" for p in parts)
+    colour = "green" if result.outcome == "done" else "red"
+    console.print(f"[{colour}]outcome: {result.outcome}[/{colour}] after {len(result.steps)} step(s)", highlight=False)
+    if result.answer:
+        console.print(f"answer: {result.answer}", highlight=False)
+    if result.error:
+        console.print(f"[red]error: {result.error}[/red]", highlight=False)
+    console.print(f"per step: {times}", highlight=False)
+    console.print(f"trajectory: {result.folder}", highlight=False)
+
+
 @app.command()
-def demo() -> None:
-    """Parse the shipped example replies and show the typed actions (no model, nothing executed)."""
+def run(
+    instruction: Annotated[str, typer.Argument(help="What the agent should do, in plain words.")],
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop.")] = "desktop",
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on port 8000.")] = None,
+    model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
+    api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
+    max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many steps.")] = 30,
+    max_seconds: Annotated[Optional[float], typer.Option(min=1, help="Stop after this much wall-clock time.")] = None,
+    record: Annotated[Path, typer.Option(help="Folder for trajectories (one sub-folder per episode).")] = DEFAULT_RECORDINGS,
+    monitor: Annotated[int, typer.Option(min=0, help="Monitor to capture and act on (1 = primary, 0 = all).")] = 1,
+    scale: Annotated[float, typer.Option(min=0.5, max=8, help="HiDPI scale: physical pixels per logical point.")] = 1.0,
+    size: Annotated[str, typer.Option(help="Screen size of the xvfb desktop, WIDTHxHEIGHT.")] = "1920x1080",
+    launch: Annotated[Optional[list[str]], typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
+    image_format: Annotated[str, typer.Option(help="jpeg (fast, default) or png (lossless) or webp.")] = "jpeg",
+    resize: Annotated[bool, typer.Option(help="Resize screenshots to multiples of 28 px (Kimi-VL's patch grid).")] = True,
+    temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
+) -> None:
+    """Run INSTRUCTION on a desktop with Kimi-VL until it is done, fails, or a budget runs out.
+
+    Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Exits 0 when the model reports success.
+    """
+    if env not in ("desktop", "xvfb"):
+        raise typer.BadParameter("use desktop or xvfb", param_hint="--env")
+    if image_format not in ("jpeg", "png", "webp"):
+        raise typer.BadParameter("use jpeg, png or webp", param_hint="--image-format")
+    try:
+        width, height = (int(n) for n in size.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 1920x1080", param_hint="--size") from None
+    options = RunOptions(
+        instruction=instruction, env=env, base_url=base_url, model=model, api_key=api_key,
+        max_steps=max_steps, max_seconds=max_seconds, record=record, monitor=monitor, scale=scale,
+        size=(width, height), launch=tuple(launch or ()), image_format=image_format, resize=resize,
+        temperature=temperature, max_tokens=max_tokens,
+    )
+    try:
+        result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, highlight=False))
+    except (BackendError, DesktopStartError, CaptureError, ActionError) as err:
+        console.print(f"[red]cannot run: {err}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    _print_summary(result)
+    raise typer.Exit(0 if result.outcome == "done" else 1)
+
+
+@app.command()
+def serve(
+    checkpoint: Annotated[str, typer.Option(help="Hugging Face id or local path of the Kimi-VL checkpoint.")] = DEFAULT_CHECKPOINT,
+    served_name: Annotated[Optional[str], typer.Option(help="Model name clients use (default: the checkpoint).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    max_model_len: Annotated[int, typer.Option(help="Context length to allocate.")] = 32768,
+    max_num_batched_tokens: Annotated[int, typer.Option(help="Must exceed the largest image's token count.")] = 16384,
+    images_per_prompt: Annotated[int, typer.Option(help="--limit-mm-per-prompt image count.")] = 8,
+    max_num_seqs: Annotated[Optional[int], typer.Option(help="Lower this on 24 GB GPUs.")] = None,
+    log: Annotated[Path, typer.Option(help="Where the server's output goes.")] = Path("recordings/vllm-serve.log"),
+    dry_run: Annotated[bool, typer.Option(help="Print the vllm command line and exit.")] = False,
+) -> None:
+    """Start `vllm serve` for a Kimi-VL checkpoint with the right flags, wait until healthy, and supervise it until Ctrl+C."""
+    config = ServeConfig(
+        checkpoint=checkpoint, served_name=served_name, host=host, port=port, max_model_len=max_model_len,
+        max_num_batched_tokens=max_num_batched_tokens, images_per_prompt=images_per_prompt, max_num_seqs=max_num_seqs,
+    )
+    console.print(" ".join(shlex.quote(a) for a in config.command()), highlight=False)
+    if dry_run:
+        return
+    server = VLLMServer(config, log)
+    try:
+        server.start()
+        console.print(f"[green]serving {config.name} at {config.base_url}[/green] (log: {log}); Ctrl+C stops it", highlight=False)
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(1)
+        console.print(f"[red]vllm serve exited:[/red]\n{server.log_tail()}", highlight=False)
+        raise typer.Exit(1)
+    except BackendError as err:
+        console.print(f"[red]{err}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("stopping vllm serve")
+    finally:
+        server.stop()
+
+
+@app.command()
+def doctor(
+    base_url: Annotated[str, typer.Option(help="Model server to probe.")] = f"http://127.0.0.1:{DEFAULT_PORT}/v1",
+) -> None:
+    """Check this machine for what `run` and `serve` need, and say exactly what to fix."""
+    marks = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+    checks = run_checks(base_url)
+    for check in checks:
+        fix = f"  [dim]→ {check.fix}[/dim]" if check.fix else ""
+        console.print(f"{marks[check.status]} {check.name:16s} {check.detail}{fix}", highlight=False)
+    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
+
+
+@app.command()
+def demo(
+    parse_only: Annotated[bool, typer.Option(help="Only parse the shipped example replies (no desktop).")] = False,
+) -> None:
+    """Run the shipped demonstration on a managed virtual desktop.
+
+    With a GPU (nvidia-smi), serves Kimi-VL and runs a real instruction. Without one, a REPLAY stand-in server answers with a shipped script over HTTP: no model is used.
+    """
+    if parse_only:
+        _demo_parse()
+        return
+    raise typer.Exit(run_demo(console))
+
+
+def _demo_parse() -> None:
     examples = resources.files("agent") / "examples"
     for example in sorted(examples.iterdir(), key=lambda p: p.name):
         if not example.name.endswith(".txt"):
@@ -77,20 +217,6 @@ def demo() -> None:
             continue
         console.print_json(json.dumps(step_to_wire(step, Frame.of_size(1920, 1080))["actions"]))
     console.print("\nNo model was used: these are shipped example replies.")
-
-
-@app.command()
-def run() -> None:
-    """Run an instruction on a desktop with Kimi-VL (arrives with the perceive-think-act issue)."""
-    console.print("`run` arrives with the perceive-think-act issue (#4).")
-    raise typer.Exit(1)
-
-
-@app.command()
-def serve() -> None:
-    """Start and supervise `vllm serve` for a Kimi-VL checkpoint (arrives with issue #4)."""
-    console.print("`serve` arrives with the perceive-think-act issue (#4).")
-    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -75,7 +75,20 @@ def model_input_size(width: int, height: int, max_patches: int | None = None) ->
     return side(width), side(height)
 
 
+GRID_ONLY = 0.02
+"""Resizes within 2 % of the original size only align the image to the grid."""
+
+
 def resize_for_model(image: Image.Image, max_patches: int | None = None) -> Image.Image:
-    """`image` resized (bicubic) to `model_input_size`; the same object when already there."""
+    """`image` resized to `model_input_size`; the same object when already there.
+
+    Aligning to the grid changes a side by under 2 % (1920→1932): nearest-neighbour does it
+    in 2 ms at 1080p, repeating one pixel column in ~160, where bicubic costs 48 ms. A real
+    downscale (a checkpoint's image limit) uses bicubic, as the processor would (25 ms).
+    """
     size = model_input_size(*image.size, max_patches)
-    return image if size == image.size else image.resize(size, Image.Resampling.BICUBIC)
+    if size == image.size:
+        return image
+    factor = max(abs(size[0] / image.width - 1), abs(size[1] / image.height - 1))
+    method = Image.Resampling.NEAREST if factor <= GRID_ONLY else Image.Resampling.BICUBIC
+    return image.resize(size, method)

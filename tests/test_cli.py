@@ -19,7 +19,7 @@ def kimi_agent(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(command + list(args), input=stdin, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("command", ["parse", "run", "serve", "demo"])
+@pytest.mark.parametrize("command", ["parse", "run", "serve", "demo", "doctor"])
 def test_every_command_answers_help(command: str) -> None:
     result = kimi_agent(command, "--help")
     assert result.returncode == 0, result.stderr
@@ -54,9 +54,19 @@ def test_parse_refuses_code_with_status_2(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_demo_shows_parsed_and_refused_examples() -> None:
-    result = kimi_agent("demo")
+def test_demo_parse_only_shows_parsed_and_refused_examples() -> None:
+    result = kimi_agent("demo", "--parse-only")
     assert result.returncode == 0, result.stderr
     assert '"type": "click"' in result.stdout
     assert "refused" in result.stdout
     assert "No model was used" in result.stdout
+
+
+def test_serve_dry_run_prints_the_vllm_command_line() -> None:
+    result = kimi_agent("serve", "--dry-run", "--max-num-seqs", "4")
+    assert result.returncode == 0, result.stderr
+    line = " ".join(result.stdout.split())
+    assert line.startswith("vllm serve moonshotai/Kimi-VL-A3B-Thinking-2506 --trust-remote-code")
+    assert "--max-num-batched-tokens 16384" in line
+    assert "--limit-mm-per-prompt '{\"image\": 8}'" in line
+    assert "--max-num-seqs 4" in line

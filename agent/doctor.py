@@ -1,0 +1,117 @@
+"""`kimi-agent doctor`: checks the machine for what `run` and `serve` need and says what to fix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Literal
+
+import httpx
+
+Status = Literal["ok", "warn", "fail"]
+
+X_TOOLS = {
+    "Xvfb": "xvfb", "openbox": "openbox", "xdotool": "xdotool", "wmctrl": "wmctrl",
+    "xdpyinfo": "x11-utils", "dbus-run-session": "dbus",
+}
+# Versions Kimi-VL's model card and vLLM's model registry document as loading the checkpoint.
+MIN_VLLM = (0, 9, 1)
+KIMI_VL_GPU_GIB = 40
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def check_display() -> Check:
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return Check("display", "warn", "DISPLAY is not set", "use `--env xvfb` for a managed virtual desktop, or export DISPLAY=:0")
+    if shutil.which("xdpyinfo") is None:
+        return Check("display", "warn", f"DISPLAY={display}, not probed (xdpyinfo missing)", "apt-get install x11-utils")
+    probe = subprocess.run(["xdpyinfo"], capture_output=True, text=True, timeout=10)
+    if probe.returncode != 0:
+        return Check("display", "fail", f"DISPLAY={display} does not answer", "start the X server or use `--env xvfb`")
+    size = next((line.split()[1] for line in probe.stdout.splitlines() if "dimensions:" in line), "?")
+    return Check("display", "ok", f"DISPLAY={display}, {size}")
+
+
+def check_x_tools() -> list[Check]:
+    checks = []
+    for tool, package in X_TOOLS.items():
+        found = shutil.which(tool)
+        checks.append(Check(tool, "ok" if found else "fail", found or "not found", "" if found else f"apt-get install {package}"))
+    return checks
+
+
+def check_tkinter() -> Check:
+    try:
+        import tkinter  # noqa: F401  (pyautogui needs it on X11)
+    except ImportError:
+        return Check("tkinter", "fail", "not importable", "apt-get install python3-tk (then recreate .venv)")
+    return Check("tkinter", "ok", "importable")
+
+
+def check_gpu() -> Check:
+    if shutil.which("nvidia-smi") is None:
+        return Check("gpu", "warn", "no NVIDIA GPU driver (nvidia-smi not found)", "`serve` needs a CUDA GPU; `run` can use a remote --base-url")
+    probe = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+        capture_output=True, text=True, timeout=20,
+    )
+    if probe.returncode != 0 or not probe.stdout.strip():
+        return Check("gpu", "fail", "nvidia-smi found no usable GPU", "check the NVIDIA driver")
+    gpus = [line.rsplit(",", 1) for line in probe.stdout.strip().splitlines()]
+    largest = max(int(mem.strip()) for _, mem in gpus) / 1024
+    detail = "; ".join(f"{name.strip()} {int(mem.strip()) / 1024:.0f} GiB" for name, mem in gpus)
+    if largest < KIMI_VL_GPU_GIB:
+        return Check("gpu", "warn", detail, f"Kimi-VL's bf16 weights are ~33 GB: use a ≥{KIMI_VL_GPU_GIB} GB GPU, or lower --max-num-seqs and context")
+    return Check("gpu", "ok", detail)
+
+
+def check_packages() -> list[Check]:
+    checks = []
+    try:
+        vllm = metadata.version("vllm")
+    except metadata.PackageNotFoundError:
+        checks.append(Check("vllm", "warn", "not installed", "pip install -e '.[vllm]' (needs a CUDA GPU) to use `serve`"))
+    else:
+        ok = _version_tuple(vllm) >= MIN_VLLM
+        checks.append(Check("vllm", "ok" if ok else "fail", vllm, "" if ok else "pip install 'vllm>=0.9.1'"))
+    for name in ("transformers", "tiktoken", "blobfile"):
+        try:
+            checks.append(Check(name, "ok", metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            needed = "the checkpoint's remote tokenizer code imports it" if name != "transformers" else "vLLM loads the remote processor through it"
+            checks.append(Check(name, "warn", "not installed", f"pip install {name} ({needed})"))
+    return checks
+
+
+def check_server(base_url: str) -> Check:
+    try:
+        response = httpx.get(base_url.rstrip("/") + "/models", timeout=3)
+        response.raise_for_status()
+        models = [m.get("id", "?") for m in response.json().get("data", [])]
+    except (httpx.HTTPError, ValueError) as err:
+        return Check("model server", "warn", f"{base_url}: {type(err).__name__}: {err}", "start one with `kimi-agent serve`, or pass --base-url")
+    return Check("model server", "ok", f"{base_url} serves {', '.join(models) or 'no models'}")
+
+
+def run_checks(base_url: str) -> list[Check]:
+    """Every check, in the order a person would fix them."""
+    return [check_display(), *check_x_tools(), check_tkinter(), check_gpu(), *check_packages(), check_server(base_url)]

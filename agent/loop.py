@@ -1,0 +1,169 @@
+"""The perceive → think → act loop: one episode, every step recorded as it ends."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from actions.coords import Frame
+from actions.models import Action, Done, Fail
+from agent.backends.base import BackendError
+from agent.policy import KimiPolicy
+from agent.trajectory import (
+    EpisodeInfo, ExecutionRecord, Outcome, RequestRecord, StepRecord, Timings, TokenRecord,
+    TrajectoryWriter,
+)
+from environments.desktop import ExecutionResult
+from environments.encode import EncodedImage
+from environments.screen import Screenshot
+
+
+INTERRUPTED = "interrupted (Ctrl+C) while acting"
+
+
+class AgentEnv(Protocol):
+    """What the loop needs of an environment (every `environments` env provides it)."""
+
+    @property
+    def last_screenshot(self) -> Screenshot: ...
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[object, dict]: ...
+
+    def perform(self, action: Action) -> ExecutionResult: ...
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_steps: int = 30
+    max_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Perception:
+    """Turns a screenshot into the image the model sees: bytes, data URL and frame geometry."""
+
+    encode: Callable[[Screenshot], tuple[EncodedImage, Frame]]
+
+
+@dataclass
+class EpisodeResult:
+    outcome: Outcome
+    steps: list[StepRecord] = field(default_factory=list)
+    answer: str | None = None
+    error: str | None = None
+    folder: str = ""
+
+    def total(self, part: str) -> float:
+        """Seconds spent in one timing component over the whole episode."""
+        return sum(getattr(s.timings, part) for s in self.steps)
+
+
+def run_episode(
+    env: AgentEnv,
+    policy: KimiPolicy,
+    perception: Perception,
+    writer: TrajectoryWriter,
+    budget: Budget,
+    on_step: Callable[[StepRecord], None] | None = None,
+) -> EpisodeResult:
+    """Run until done/fail, a budget runs out, an error, or Ctrl+C; the trajectory is finished in every case."""
+    started = time.monotonic()
+    result = EpisodeResult(outcome="running", folder=str(writer.folder))
+    try:
+        _, info = env.reset(options={"instruction": policy.instruction})
+        capture_seconds = _capture_seconds(info)
+        for index in range(budget.max_steps):
+            if budget.max_seconds is not None and time.monotonic() - started > budget.max_seconds:
+                result.outcome = "timeout"
+                break
+            record, capture_seconds = _one_step(env, policy, perception, writer, index, capture_seconds)
+            writer.append(record)
+            result.steps.append(record)
+            if on_step:
+                on_step(record)
+            if record.execution.error == INTERRUPTED:
+                result.outcome = "interrupted"
+                break
+            if record.error is not None:
+                result.outcome, result.error = "error", record.error
+                break
+            terminal = next((a for a in record.actions if isinstance(a, (Done, Fail))), None)
+            if terminal is not None:
+                result.outcome = terminal.type
+                result.answer = terminal.answer if isinstance(terminal, Done) else terminal.reason
+                break
+        else:
+            result.outcome = "max_steps"
+    except KeyboardInterrupt:
+        result.outcome = "interrupted"
+    except BackendError as err:
+        result.outcome, result.error = "error", f"model backend: {err}"
+    finally:
+        if result.outcome == "running":
+            result.outcome = "error"
+        writer.finish(result.outcome, answer=result.answer, error=result.error)
+    return result
+
+
+def _one_step(
+    env: AgentEnv,
+    policy: KimiPolicy,
+    perception: Perception,
+    writer: TrajectoryWriter,
+    index: int,
+    capture_seconds: float,
+) -> tuple[StepRecord, float]:
+    started_at = time.time()
+    shot = env.last_screenshot
+    t0 = time.perf_counter()
+    image, frame = perception.encode(shot)
+    encode_seconds = time.perf_counter() - t0
+    name = writer.write_frame(index, image.data, image.extension)
+    decision = policy.decide(image.data_url, frame, name)
+    execution = ExecutionRecord()
+    execute_seconds = settle_seconds = next_capture = 0.0
+    for action in decision.screen_actions:
+        try:
+            outcome = env.perform(action)
+        except KeyboardInterrupt:
+            execution = execution.model_copy(update={"ok": False, "error": INTERRUPTED})
+            break
+        execute_seconds += outcome.timings.execute
+        settle_seconds += outcome.timings.settle
+        next_capture = outcome.timings.capture
+        execution = ExecutionRecord(
+            ok=outcome.ok, error=outcome.error, executed=execution.executed + int(outcome.ok),
+            settle_stable=outcome.settle.stable if outcome.settle else None,
+        )
+        if not outcome.ok:
+            break
+    step = decision.step
+    record = StepRecord(
+        index=index,
+        started_at=started_at,
+        ended_at=time.time(),
+        screenshot=name,
+        screen_size=(frame.physical_width, frame.physical_height),
+        image_size=(frame.image_width, frame.image_height),
+        request=RequestRecord(model=policy.config.model, messages=decision.request, sampling=policy.config.sampling),
+        response=decision.response,
+        attempts=decision.attempts,
+        thought=step.thought if step else "",
+        intent=step.intent if step else "",
+        actions=list(step.actions) if step else [],
+        coordinates=decision.chains,
+        execution=execution,
+        timings=Timings(
+            capture=capture_seconds, encode=encode_seconds, model=decision.model_seconds,
+            parse=decision.parse_seconds, execute=execute_seconds, settle=settle_seconds,
+        ),
+        tokens=TokenRecord(prompt=decision.tokens.prompt, shared_prefix=decision.tokens.shared_prefix, new=decision.tokens.new),
+        error=decision.error,
+    )
+    return record, next_capture
+
+
+def _capture_seconds(info: dict) -> float:
+    result = info.get("result")
+    return result.timings.capture if result is not None else 0.0

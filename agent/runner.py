@@ -1,0 +1,103 @@
+"""Wiring for `kimi-agent run`: environment, backend (starting vLLM if needed), policy, recorder."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+from actions.coords import Frame
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for, default_sampling
+from agent.backends.openai_compat import OpenAICompatBackend, is_serving
+from agent.backends.vllm_server import ServeConfig, VLLMServer
+from agent.loop import Budget, EpisodeResult, Perception, run_episode
+from agent.policy import KimiPolicy, PolicyConfig
+from agent.trajectory import EpisodeInfo, StepRecord, TrajectoryWriter
+from environments.encode import EncodedImage, ImageFormat, encode_image, resize_for_model
+from environments.screen import Screenshot, frame_for
+
+EnvName = Literal["desktop", "xvfb"]
+DEFAULT_RECORDINGS = Path("recordings")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    instruction: str
+    env: EnvName = "desktop"
+    base_url: str | None = None
+    model: str = DEFAULT_CHECKPOINT
+    api_key: str | None = None
+    max_steps: int = 30
+    max_seconds: float | None = None
+    record: Path = DEFAULT_RECORDINGS
+    monitor: int = 1
+    scale: float = 1.0
+    size: tuple[int, int] = (1920, 1080)
+    launch: tuple[str, ...] = ()
+    image_format: ImageFormat = "jpeg"
+    resize: bool = True
+    temperature: float | None = None
+    max_tokens: int | None = None
+    serve_log: Path = field(default=Path("recordings/vllm-serve.log"))
+
+
+def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -> Perception:
+    """Screenshot → (encoded image, coordinate frame), resized to Kimi-VL's 28-px grid if asked."""
+
+    def encode(shot: Screenshot) -> tuple[EncodedImage, Frame]:
+        image = resize_for_model(shot.image, max_patches) if resize else shot.image
+        return encode_image(image, image_format), frame_for(shot, image.size)
+
+    return Perception(encode)
+
+
+def make_env(options: RunOptions):
+    """The environment `options` asks for (imported here: pyautogui needs DISPLAY first)."""
+    if options.env == "xvfb":
+        from environments.virtual import XvfbEnv
+
+        width, height = options.size
+        return XvfbEnv(width, height, launch=[shlex.split(cmd) for cmd in options.launch], scale=options.scale)
+    from environments.desktop import DesktopEnv
+
+    return DesktopEnv(monitor=options.monitor, scale=options.scale)
+
+
+def run_instruction(
+    options: RunOptions,
+    on_step: Callable[[StepRecord], None] | None = None,
+    on_status: Callable[[str], None] = lambda _: None,
+) -> EpisodeResult:
+    """Run one episode as `options` say and return its result; every process started is stopped."""
+    checkpoint = checkpoint_for(options.model)
+    sampling = default_sampling(options.model)
+    updates = {k: v for k, v in (("temperature", options.temperature), ("max_tokens", options.max_tokens)) if v is not None}
+    sampling = sampling.model_copy(update=updates)
+    with ExitStack() as stack:
+        base_url = options.base_url
+        if base_url is None:
+            serve = ServeConfig(checkpoint=options.model)
+            base_url = serve.base_url
+            if not is_serving(base_url):
+                on_status(f"nothing answers at {base_url}: starting vllm serve {options.model} (log: {options.serve_log})")
+                server = stack.enter_context(VLLMServer(serve, options.serve_log))
+                stack.callback(server.stop)
+        backend = OpenAICompatBackend(base_url, options.model, api_key=options.api_key)
+        stack.callback(backend.close)
+        env = make_env(options)
+        stack.callback(env.close)
+        policy = KimiPolicy(
+            backend,
+            PolicyConfig(model=options.model, variant=checkpoint.variant, sampling=sampling, max_patches=checkpoint.max_patches),
+            options.instruction,
+        )
+        writer = TrajectoryWriter.create(
+            options.record,
+            EpisodeInfo(instruction=options.instruction, model=options.model, env=options.env, started_at=time.time()),
+        )
+        stack.callback(writer.close)
+        perception = make_perception(options.image_format, options.resize, checkpoint.max_patches)
+        return run_episode(env, policy, perception, writer, Budget(options.max_steps, options.max_seconds), on_step)
