@@ -1,0 +1,125 @@
+"""`kimi-agent run` end to end: a real Xvfb desktop with a real xterm, real HTTP to a REPLAY
+stand-in server answering scripted Kimi-VL-format replies, and a task whose effect is checked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.trajectory import read_trajectory
+from environments.xvfb import VirtualDesktop
+
+pytestmark = pytest.mark.desktop
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def reply(intent: str, code: str) -> str:
+    return f"◁think▷Looking at the screen.◁/think▷## Action:\n{intent}\n\n## Code:\n```python\n{code}\n```"
+
+
+def kimi_agent_run(desktop: VirtualDesktop, base_url: str, record: Path, *args: str, instruction: str = "write the note") -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "--env", "desktop", "--base-url", base_url, "--model", "replay",
+         "--record", str(record), *args, instruction],
+        env=desktop.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def start_xterm(desktop: VirtualDesktop, workdir: Path) -> None:
+    desktop.launch(["xterm", "-geometry", "80x24+0+0", "-title", "e2e-term"], cwd=workdir)
+    desktop.wait_for_window("e2e-term")
+
+
+def test_run_performs_a_real_task_and_records_every_step(desktop, replay_server, tmp_path: Path) -> None:
+    start_xterm(desktop, tmp_path)
+    note = tmp_path / "note.txt"
+    server = replay_server([
+        reply("Focus the terminal.", "pyautogui.click(x=0.15, y=0.15)"),
+        reply("Write the note.", f"pyautogui.write(\"echo 'saved by kimi' > {note}\")\npyautogui.press('enter')"),
+        reply("Done.", 'computer.terminate(status="success", answer="written")'),
+    ])
+    record = tmp_path / "rec"
+    proc = kimi_agent_run(desktop, server.base_url, record, "--max-steps", "5")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert note.read_text().strip() == "saved by kimi"
+    assert "outcome: done" in out and "answer: written" in out and "trajectory:" in out
+
+    [folder] = list(record.iterdir())
+    trajectory = read_trajectory(folder)
+    assert trajectory.info.outcome == "done" and trajectory.info.answer == "written"
+    assert len(trajectory.steps) == 3 and trajectory.torn_lines == 0
+    first = trajectory.steps[0]
+    assert trajectory.frame_path(first).read_bytes()[:3] == b"\xff\xd8\xff"  # one JPEG per frame
+    assert len({s.screenshot for s in trajectory.steps}) == 3
+    assert first.screen_size == (1280, 800) and first.image_size == (1288, 812)
+    assert first.coordinates[0].screen == (192, 120)
+    assert first.intent == "Focus the terminal." and first.thought == "Looking at the screen."
+    assert first.request.messages[1].content[-1].image_url.url == first.screenshot  # no image bytes
+    assert first.execution.ok and first.execution.executed == 1
+    assert first.timings.model > 0 and first.timings.capture > 0 and first.timings.encode > 0
+    assert trajectory.steps[1].tokens.shared_prefix > 0
+
+    requests = server.logged_requests()
+    assert len(requests) == 3
+    assert requests[0]["messages"][0]["role"] == "system"
+    assert requests[0]["stop"] == ["<|im_end|>"]
+
+
+def test_a_bad_reply_is_fed_back_and_the_retry_is_used(desktop, replay_server, tmp_path: Path) -> None:
+    server = replay_server([
+        "```python\nimport os\nos.system('touch /tmp/pwned')\n```",
+        reply("Done.", 'computer.terminate(status="success")'),
+    ])
+    proc = kimi_agent_run(desktop, server.base_url, tmp_path / "rec")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    second = server.logged_requests()[1]
+    feedback = second["messages"][-1]["content"][-1]["text"]
+    assert "not accepted" in feedback and "import" in feedback
+    [folder] = list((tmp_path / "rec").iterdir())
+    step = read_trajectory(folder).steps[0]
+    assert len(step.attempts) == 1 and "import" in step.attempts[0].error
+
+
+def test_max_steps_stops_the_run(desktop, replay_server, tmp_path: Path) -> None:
+    server = replay_server([reply("Wait.", "pyautogui.moveTo(0.5, 0.5)")] * 5)
+    proc = kimi_agent_run(desktop, server.base_url, tmp_path / "rec", "--max-steps", "2")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "outcome: max_steps after 2 step(s)" in " ".join(out.split())
+
+
+def test_an_unreachable_server_fails_clearly(desktop, tmp_path: Path) -> None:
+    proc = kimi_agent_run(desktop, "http://127.0.0.1:9/v1", tmp_path / "rec")
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1
+    assert "cannot reach" in out and "outcome: error" in out
+
+
+def test_killing_a_run_never_corrupts_its_trajectory(desktop, replay_server, tmp_path: Path) -> None:
+    """SIGKILL real runs at several points; each folder reads back to its last finished step."""
+    steps_seen = 0
+    for attempt, delay in enumerate((0.8, 1.4, 2.0, 2.6)):
+        server = replay_server([reply("Move.", f"pyautogui.moveTo({0.1 + 0.01 * i}, 0.5)") for i in range(200)])
+        record = tmp_path / f"rec{attempt}"
+        proc = kimi_agent_run(desktop, server.base_url, record, "--max-steps", "200")
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        folders = list(record.iterdir()) if record.exists() else []
+        if not folders:
+            continue  # killed before the episode folder existed
+        trajectory = read_trajectory(folders[0])
+        assert trajectory.torn_lines <= 1
+        assert [s.index for s in trajectory.steps] == list(range(len(trajectory.steps)))
+        for step in trajectory.steps:
+            assert trajectory.frame_path(step).stat().st_size > 0
+        steps_seen += len(trajectory.steps)
+    assert steps_seen > 0, "no run got far enough to record a step: the kill points prove nothing"
