@@ -20,8 +20,10 @@ class SettleConfig:
     """While the screen still equals the frame before the action, keep waiting this long for
     the action's effect to begin (an app may take a moment to react)."""
     max_seconds: float = 3.0
-    tolerance: float = 0.0005
-    """Fraction of sampled pixels allowed to differ between 'equal' frames (a blinking caret)."""
+    tolerance: float = 0.0
+    """Fraction of sampled bytes allowed to differ between 'equal' frames. Exact by default:
+    one typed character changes about as many pixels as a caret, and a blinking caret (or a
+    clock) leaves stable stretches far longer than the 60 ms that count as settled."""
     sample_stride: int = 7
     """Compare every n-th byte: a stride coprime with 4 samples every colour channel."""
 

@@ -1,0 +1,31 @@
+"""Shared fixtures. `x_display`: one virtual X desktop for the whole test process.
+
+pyautogui binds to one display per process when first imported, so every in-process test
+that acts on a display shares this one; tests that need their own desktop run the agent in
+a subprocess instead (see tests/e2e).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+from environments.xvfb import VirtualDesktop
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[VirtualDesktop]:
+    desktop = VirtualDesktop(1280, 800).start()
+    saved = {k: os.environ.get(k) for k in ("DISPLAY", "XAUTHORITY")}
+    os.environ.update(DISPLAY=desktop.display, XAUTHORITY=desktop.env["XAUTHORITY"])
+    try:
+        yield desktop
+    finally:
+        desktop.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,40 @@
+"""The managed virtual desktop starts on a free display and stops everything it started."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from environments.xvfb import VirtualDesktop
+
+pytestmark = pytest.mark.desktop
+
+
+def alive(pid: int) -> bool:
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+    return bool(state) and not state.startswith("Z")
+
+
+def session_pids(pgid: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,pgid=,stat="], capture_output=True, text=True).stdout
+    return [int(p) for p, g, s in (line.split() for line in out.splitlines()) if int(g) == pgid and not s.startswith("Z")]
+
+
+def test_two_desktops_get_different_displays_and_stop_cleanly() -> None:
+    with VirtualDesktop(640, 480) as a, VirtualDesktop(800, 600) as b:
+        assert a.display != b.display
+        info = subprocess.run(["xdpyinfo"], env=b.env, capture_output=True, text=True).stdout
+        assert "800x600 pixels" in info
+        app = b.launch(["xterm", "-title", "t"])
+        b.wait_for_window("t")
+        groups = [p.pid for p in b._processes]
+    assert not alive(app.pid)
+    for pgid in groups:
+        assert session_pids(pgid) == []
+
+
+def test_stop_is_idempotent() -> None:
+    desktop = VirtualDesktop(320, 240).start()
+    desktop.stop()
+    desktop.stop()
