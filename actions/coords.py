@@ -73,11 +73,11 @@ def round_half_up(value: float) -> int:
 def _on_axis(value: float, size: int, axis: str, original: float) -> float:
     """Check `value` (pixels along a side of `size`) and clamp it onto the side."""
     if not math.isfinite(value):
-        raise CoordinateError(f"{axis}={original!r} is not a finite number")
+        raise CoordinateError(f"{axis}={original:g} is not a finite number")
     slack = max(EDGE_TOLERANCE_PX, EDGE_TOLERANCE * size)
     if value < -slack or value > size + slack:
         raise CoordinateError(
-            f"{axis}={original!r} is off the screen (allowed: 0..1 as a fraction of the "
+            f"{axis}={original:g} is off the screen (allowed: 0..1 as a fraction of the "
             f"screenshot, or 0..{size - 1} pixels)"
         )
     return min(max(value, 0.0), size - 1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -181,7 +182,9 @@ def parse_reply(text: str) -> Step:
 def parse_code(code: str) -> list[Action]:
     """Map each statement of `code` to actions through the fixed call table."""
     try:
-        tree = ast.parse(code.strip("\n"), mode="exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the model's escapes are not ours to print
+            tree = ast.parse(code.strip("\n"), mode="exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as err:
         raise ParseError(f"the code block is not valid Python: {getattr(err, 'msg', err)}") from None
     actions: list[Action] = []
