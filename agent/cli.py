@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from actions import Frame, ParseError, parse_reply
 from actions.errors import ActionError
@@ -84,11 +85,11 @@ def _print_summary(result: EpisodeResult) -> None:
     colour = "green" if result.outcome == "done" else "red"
     console.print(f"[{colour}]outcome: {result.outcome}[/{colour}] after {len(result.steps)} step(s)", highlight=False)
     if result.answer:
-        console.print(f"answer: {result.answer}", highlight=False)
+        console.print(f"answer: {escape(result.answer)}", highlight=False)
     if result.error:
-        console.print(f"[red]error: {result.error}[/red]", highlight=False)
+        console.print(f"[red]error: {escape(result.error)}[/red]", highlight=False)
     console.print(f"per step: {times}", highlight=False)
-    console.print(f"trajectory: {result.folder}", highlight=False)
+    console.print(f"trajectory: {escape(result.folder)}", highlight=False)
 
 
 @app.command()
@@ -129,9 +130,9 @@ def run(
         temperature=temperature, max_tokens=max_tokens,
     )
     try:
-        result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, highlight=False))
+        result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
     except (BackendError, DesktopStartError, CaptureError, ActionError) as err:
-        console.print(f"[red]cannot run: {err}[/red]", highlight=False)
+        console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     _print_summary(result)
     raise typer.Exit(0 if result.outcome == "done" else 1)
@@ -164,10 +165,10 @@ def serve(
         console.print(f"[green]serving {config.name} at {config.base_url}[/green] (log: {log}); Ctrl+C stops it", highlight=False)
         while server.process is not None and server.process.poll() is None:
             time.sleep(1)
-        console.print(f"[red]vllm serve exited:[/red]\n{server.log_tail()}", highlight=False)
+        console.print(f"[red]vllm serve exited:[/red]\n{escape(server.log_tail())}", highlight=False)
         raise typer.Exit(1)
     except BackendError as err:
-        console.print(f"[red]{err}[/red]", highlight=False)
+        console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         console.print("stopping vllm serve")
@@ -183,8 +184,8 @@ def doctor(
     marks = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
     checks = run_checks(base_url)
     for check in checks:
-        fix = f"  [dim]→ {check.fix}[/dim]" if check.fix else ""
-        console.print(f"{marks[check.status]} {check.name:16s} {check.detail}{fix}", highlight=False)
+        fix = f"  [dim]→ {escape(check.fix)}[/dim]" if check.fix else ""
+        console.print(f"{marks[check.status]} {check.name:16s} {escape(check.detail)}{fix}", highlight=False)
     raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
+from rich.markup import escape
 
 from agent.backends.replay import ReplayScript
 from agent.describe import describe_step
@@ -37,9 +38,9 @@ def run_demo(console: Console) -> int:
         console.print("[bold]GPU found:[/bold] serving Kimi-VL with vLLM and running a real instruction.")
         result = run_instruction(
             RunOptions(instruction=instruction, env="xvfb", size=DEMO_SIZE, launch=(XTERM,)),
-            on_step=show, on_status=lambda s: console.print(s, highlight=False),
+            on_step=show, on_status=lambda s: console.print(s, markup=False, highlight=False),
         )
-        console.print(f"outcome: {result.outcome}; trajectory: {result.folder}", highlight=False)
+        console.print(f"outcome: {result.outcome}; trajectory: {escape(result.folder)}", highlight=False)
         return 0 if result.outcome == "done" else 1
     console.print(
         "[bold yellow]No GPU here: NO MODEL IS USED.[/bold yellow] A REPLAY stand-in server answers over HTTP "
@@ -68,8 +69,8 @@ def run_demo(console: Console) -> int:
             server.wait()
             server.stdout.close()
     written = NOTE.read_text(encoding="utf-8").strip() if NOTE.exists() else "(missing)"
-    console.print(f"outcome: {result.outcome}; {NOTE} holds: {written!r}", highlight=False)
-    console.print(f"trajectory: {result.folder}", highlight=False)
+    console.print(f"outcome: {result.outcome}; {NOTE} holds: {escape(repr(written))}", highlight=False)
+    console.print(f"trajectory: {escape(result.folder)}", highlight=False)
     console.print("[bold yellow]No model was used: replies came from the replay stand-in.[/bold yellow]")
     return 0 if result.outcome == "done" and written == "Hello from Kimi-VL" else 1
 
