@@ -89,7 +89,7 @@ class Args:
 
     def whole(self, name: str, default: int) -> int:
         value = self.number(name, default)
-        if value != int(value):
+        if value is None or value != int(value):
             raise ParseError(f"{self.call}: {name} must be a whole number, got {value!r}")
         return int(value)
 
