@@ -19,7 +19,7 @@ from typing import Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from actions.coords import PointChain
+from actions.coords import Frame, PointChain
 from actions.models import Action
 from agent.chat import Completion, Message, Sampling
 
@@ -89,8 +89,8 @@ class StepRecord(_Record):
     started_at: float
     ended_at: float
     screenshot: str
-    screen_size: tuple[int, int]
-    image_size: tuple[int, int]
+    frame: Frame
+    """The screenshot's physical size, the image size the model saw, HiDPI scale and monitor offset."""
     request: RequestRecord
     response: Completion
     attempts: list[Attempt] = Field(default_factory=list)

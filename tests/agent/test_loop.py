@@ -61,7 +61,7 @@ def test_done_ends_the_episode_with_the_answer(tmp_path: Path) -> None:
     assert env.performed[0].at.space == "screen" and (env.performed[0].at.x, env.performed[0].at.y) == (320, 200)
     assert trajectory.info.outcome == "done" and len(trajectory.steps) == 2
     # 640x400 is sent as 644x392 (multiples of 28) and mapped back onto the screen
-    assert trajectory.steps[0].image_size == (644, 392) and trajectory.steps[0].coordinates[0].screen == (320, 200)
+    assert (trajectory.steps[0].frame.image_width, trajectory.steps[0].frame.image_height) == (644, 392) and trajectory.steps[0].coordinates[0].screen == (320, 200)
 
 
 def test_fail_is_recorded_with_its_reason(tmp_path: Path) -> None:

@@ -20,8 +20,7 @@ def record(index: int, frame: str) -> StepRecord:
         started_at=time.time(),
         ended_at=time.time(),
         screenshot=frame,
-        screen_size=(640, 480),
-        image_size=(640, 480),
+        frame=Frame.of_size(640, 480),
         request=RequestRecord(
             model="m",
             messages=[Message(role="user", content=(ImagePart(image_url=ImageURL(url=frame)),))],

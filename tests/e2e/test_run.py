@@ -58,7 +58,8 @@ def test_run_performs_a_real_task_and_records_every_step(desktop, replay_server,
     first = trajectory.steps[0]
     assert trajectory.frame_path(first).read_bytes()[:3] == b"\xff\xd8\xff"  # one JPEG per frame
     assert len({s.screenshot for s in trajectory.steps}) == 3
-    assert first.screen_size == (1280, 800) and first.image_size == (1288, 812)
+    assert (first.frame.physical_width, first.frame.physical_height, first.frame.scale) == (1280, 800, 1.0)
+    assert (first.frame.image_width, first.frame.image_height) == (1288, 812)
     assert first.coordinates[0].screen == (192, 120)
     assert first.intent == "Focus the terminal." and first.thought == "Looking at the screen."
     assert first.request.messages[1].content[-1].image_url.url == first.screenshot  # no image bytes
