@@ -24,6 +24,7 @@ from agent.backends.vllm_server import DEFAULT_PORT, ServeConfig, VLLMServer
 from agent.demo import run_demo
 from agent.doctor import run_checks
 from agent.loop import EpisodeResult
+from agent.tasks_cli import app as tasks_app
 from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
 from agent.trajectory import StepRecord
 from agent.describe import describe_step
@@ -38,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+app.add_typer(tasks_app, name="tasks")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,98 @@
+"""Loading tasks from a task file, a folder of them, or an index file (`{"domain": [ids]}`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from environments.tasks.model import Task
+
+
+class TaskLoadError(ValueError):
+    """A task file that is not valid JSON or not a task; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadedTasks:
+    tasks: list[Task]
+    failures: list[LoadFailure]
+
+
+def load_task(path: Path, domain: str | None = None) -> Task:
+    """One task file; its domain defaults to the name of its folder."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise TaskLoadError(f"{path}: not readable JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise TaskLoadError(f"{path}: a task file holds a JSON object")
+    try:
+        task = Task.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise TaskLoadError(f"{path}: {where}: {first['msg']} ({err.error_count()} problem(s))") from None
+    return task.model_copy(update={"domain": domain if domain is not None else path.parent.name})
+
+
+def is_index(data: object) -> bool:
+    """An index file maps domains to lists of task ids."""
+    return isinstance(data, dict) and bool(data) and all(
+        isinstance(v, list) and all(isinstance(i, str) for i in v) for v in data.values()
+    )
+
+
+def load_tasks(path: Path, examples: Path | None = None) -> LoadedTasks:
+    """Every task under `path`: a task file, a folder (recursively), or an index file.
+
+    Index files are resolved against `examples` (default: the `examples` folder beside the
+    index); inside a folder, index files are skipped rather than read as tasks.
+    """
+    tasks: list[Task] = []
+    failures: list[LoadFailure] = []
+
+    def add(file: Path, domain: str | None = None) -> None:
+        try:
+            tasks.append(load_task(file, domain))
+        except TaskLoadError as err:
+            failures.append(LoadFailure(file, str(err)))
+
+    if path.is_dir():
+        for file in sorted(path.rglob("*.json")):
+            if not _looks_like_index(file):
+                add(file)
+        return LoadedTasks(tasks, failures)
+    if not path.exists():
+        raise TaskLoadError(f"{path}: no such file or folder")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise TaskLoadError(f"{path}: not readable JSON ({err})") from None
+    if is_index(data):
+        root = examples or path.parent / "examples"
+        for domain, ids in data.items():
+            for task_id in ids:
+                file = root / domain / f"{task_id}.json"
+                if file.exists():
+                    add(file, domain)
+                else:
+                    failures.append(LoadFailure(file, f"{file}: listed in {path.name} but missing"))
+        return LoadedTasks(tasks, failures)
+    add(path)
+    return LoadedTasks(tasks, failures)
+
+
+def _looks_like_index(file: Path) -> bool:
+    try:
+        return is_index(json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
