@@ -29,6 +29,7 @@ from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
 from agent.trajectory import StepRecord
 from agent.describe import describe_step
 from environments.screen import CaptureError
+from environments.browser import BrowserStartError
 from environments.xvfb import DesktopStartError
 
 app = typer.Typer(
@@ -97,7 +98,7 @@ def _print_summary(result: EpisodeResult) -> None:
 @app.command()
 def run(
     instruction: Annotated[str, typer.Argument(help="What the agent should do, in plain words.")],
-    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop.")] = "desktop",
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop; browser: a Chromium page (--url).")] = "desktop",
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
@@ -105,8 +106,9 @@ def run(
     max_seconds: Annotated[Optional[float], typer.Option(min=1, help="Stop after this much wall-clock time.")] = None,
     record: Annotated[Path, typer.Option(help="Folder for trajectories (one sub-folder per episode).")] = DEFAULT_RECORDINGS,
     monitor: Annotated[int, typer.Option(min=0, help="Monitor to capture and act on (1 = primary, 0 = all).")] = 1,
-    scale: Annotated[float, typer.Option(min=0.5, max=8, help="HiDPI scale: physical pixels per logical point.")] = 1.0,
-    size: Annotated[str, typer.Option(help="Screen size of the xvfb desktop, WIDTHxHEIGHT.")] = "1920x1080",
+    scale: Annotated[float, typer.Option(min=0.5, max=8, help="HiDPI scale: physical pixels per logical point (the browser's device scale factor).")] = 1.0,
+    size: Annotated[str, typer.Option(help="Screen size of the xvfb desktop or the browser viewport (CSS px), WIDTHxHEIGHT.")] = "1920x1080",
+    url: Annotated[str, typer.Option(help="Page the browser opens first (--env browser).")] = "about:blank",
     launch: Annotated[Optional[list[str]], typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
     image_format: Annotated[str, typer.Option(help="jpeg (fast, default) or png (lossless) or webp.")] = "jpeg",
     resize: Annotated[bool, typer.Option(help="Resize screenshots to multiples of 28 px (Kimi-VL's patch grid).")] = True,
@@ -117,8 +119,8 @@ def run(
 
     Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Exits 0 when the model reports success.
     """
-    if env not in ("desktop", "xvfb"):
-        raise typer.BadParameter("use desktop or xvfb", param_hint="--env")
+    if env not in ("desktop", "xvfb", "browser"):
+        raise typer.BadParameter("use desktop, xvfb or browser", param_hint="--env")
     if image_format not in ("jpeg", "png", "webp"):
         raise typer.BadParameter("use jpeg, png or webp", param_hint="--image-format")
     try:
@@ -128,12 +130,12 @@ def run(
     options = RunOptions(
         instruction=instruction, env=env, base_url=base_url, model=model, api_key=api_key,
         max_steps=max_steps, max_seconds=max_seconds, record=record, monitor=monitor, scale=scale,
-        size=(width, height), launch=tuple(launch or ()), image_format=image_format, resize=resize,
+        size=(width, height), launch=tuple(launch or ()), url=url, image_format=image_format, resize=resize,
         temperature=temperature, max_tokens=max_tokens,
     )
     try:
         result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
-    except (BackendError, DesktopStartError, CaptureError, ActionError) as err:
+    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError) as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     _print_summary(result)

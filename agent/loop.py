@@ -14,7 +14,7 @@ from agent.trajectory import (
     EpisodeInfo, ExecutionRecord, Outcome, RequestRecord, StepRecord, Timings, TokenRecord,
     TrajectoryWriter,
 )
-from environments.desktop import ExecutionResult
+from environments.base import ExecutionResult
 from environments.encode import EncodedImage
 from environments.screen import Screenshot
 

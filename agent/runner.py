@@ -19,7 +19,7 @@ from agent.trajectory import EpisodeInfo, StepRecord, TrajectoryWriter
 from environments.encode import EncodedImage, ImageFormat, encode_image, resize_for_model
 from environments.screen import Screenshot, frame_for
 
-EnvName = Literal["desktop", "xvfb"]
+EnvName = Literal["desktop", "xvfb", "browser"]
 DEFAULT_RECORDINGS = Path("recordings")
 
 
@@ -37,6 +37,7 @@ class RunOptions:
     scale: float = 1.0
     size: tuple[int, int] = (1920, 1080)
     launch: tuple[str, ...] = ()
+    url: str = "about:blank"
     image_format: ImageFormat = "jpeg"
     resize: bool = True
     temperature: float | None = None
@@ -56,6 +57,11 @@ def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -
 
 def make_env(options: RunOptions):
     """The environment `options` asks for (imported here: pyautogui needs DISPLAY first)."""
+    if options.env == "browser":
+        from environments.browser import BrowserEnv
+
+        width, height = options.size
+        return BrowserEnv(width, height, url=options.url, device_scale_factor=options.scale)
     if options.env == "xvfb":
         from environments.virtual import XvfbEnv
 

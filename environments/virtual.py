@@ -28,6 +28,7 @@ class XvfbEnv(DesktopEnv):
         **kwargs: Any,
     ) -> None:
         self.desktop = VirtualDesktop(width, height).start()
+        self._saved_env = {k: os.environ.get(k) for k in ("DISPLAY", "XAUTHORITY")}
         try:
             os.environ.update(DISPLAY=self.desktop.display, XAUTHORITY=self.desktop.env["XAUTHORITY"])
             for argv in launch:
@@ -36,11 +37,20 @@ class XvfbEnv(DesktopEnv):
             super().__init__(**kwargs)
         except BaseException:
             self.desktop.stop()
+            self._restore_environ()
             raise
 
     def close(self) -> None:
         super().close()
         self.desktop.stop()
+        self._restore_environ()
+
+    def _restore_environ(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _wait_for_windows(desktop: VirtualDesktop, count: int) -> None:

@@ -15,7 +15,7 @@ from agent.loop import INTERRUPTED, Budget, run_episode
 from agent.policy import KimiPolicy, PolicyConfig
 from agent.runner import make_perception
 from agent.trajectory import EpisodeInfo, TrajectoryWriter, read_trajectory
-from environments.desktop import EnvTimings, ExecutionResult
+from environments.base import EnvTimings, ExecutionResult
 from environments.screen import Monitor, Screenshot
 
 

@@ -1,0 +1,159 @@
+"""`BrowserEnv`: a Playwright page in Debian's Chromium; the viewport is the observation.
+
+Points are CSS pixels of the viewport; with a device scale factor above 1 the screenshot
+has more physical pixels, and the frame's scale records it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import threading
+import time
+from typing import Any
+
+from PIL import Image
+
+from actions.executors.browser import PlaywrightExecutor
+from environments.base import ScreenEnv, SettleInfo
+from environments.screen import Monitor, Screenshot
+
+# Without these, Chromium here tries to reach Google's services and fails noisily (or hangs).
+CHROMIUM_ARGS = (
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+)
+SETTLE_INTERVAL = 0.03
+SETTLE_MAX_SECONDS = 3.0
+
+
+class BrowserStartError(RuntimeError):
+    """Chromium could not be found or started; the message says what to install."""
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (never a downloaded build); $KIMI_AGENT_CHROMIUM overrides."""
+    path = os.environ.get("KIMI_AGENT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        raise BrowserStartError("Chromium not found: apt-get install chromium (or set KIMI_AGENT_CHROMIUM)")
+    return path
+
+
+class _SharedChromium(threading.local):
+    """One Playwright driver and one Chromium per thread, shared by that thread's envs.
+
+    Playwright's sync API runs its own event loop, so a thread can hold only one driver; each
+    env gets its own browser context (separate cookies, storage and viewport).
+    """
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.playwright: Any = None
+        self.browser: Any = None
+
+    def acquire(self) -> Any:
+        from playwright.sync_api import Error, sync_playwright
+
+        if self.browser is None:
+            self.playwright = sync_playwright().start()
+            try:
+                self.browser = self.playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
+            except Error as err:
+                self.playwright.stop()
+                self.playwright = None
+                raise BrowserStartError(f"Chromium did not start: {err}") from err
+        self.users += 1
+        return self.browser
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            browser, playwright, self.browser, self.playwright = self.browser, self.playwright, None, None
+            browser.close()
+            playwright.stop()
+
+
+_CHROMIUM = _SharedChromium()
+
+
+class BrowserEnv(ScreenEnv):
+    """One page in a headless Chromium launched through Playwright; see `ScreenEnv` for the API."""
+
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 800,
+        url: str = "about:blank",
+        device_scale_factor: float = 1.0,
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.url = url
+        self.device_scale_factor = device_scale_factor
+        browser = _CHROMIUM.acquire()
+        try:
+            self._context = browser.new_context(
+                viewport={"width": width, "height": height}, device_scale_factor=device_scale_factor
+            )
+            self.page = self._context.new_page()
+        except BaseException:
+            _CHROMIUM.release()
+            raise
+        self._closed = False
+        physical = (round(width * device_scale_factor), round(height * device_scale_factor))
+        self._monitor = Monitor(0, 0, 0, physical[0], physical[1], device_scale_factor)
+        super().__init__(physical[0], physical[1], PlaywrightExecutor(self.page), max_steps, render_mode)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        url = (options or {}).get("url", self.url)
+        self.page.goto(url, wait_until="load")
+        return super().reset(seed=seed, options=options)
+
+    def _grab(self) -> bytes:
+        return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial")
+
+    def _decode(self, png: bytes) -> Screenshot:
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        return Screenshot(image, self._monitor, time.time())
+
+    def _initial_frame(self) -> Screenshot:
+        png = self._grab()
+        self._last_png = png
+        return self._decode(png)
+
+    def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
+        """Screenshots until two in a row are byte-identical (capped), after any navigation loads."""
+        started = time.monotonic()
+        try:
+            self.page.wait_for_load_state("load", timeout=SETTLE_MAX_SECONDS * 1000)
+        except Exception:  # noqa: BLE001  a page still loading after the cap is reported as unstable below
+            pass
+        before, frames, stable = self._last_png, 0, False
+        grab_started = time.perf_counter()
+        previous = self._grab()
+        grab_seconds = time.perf_counter() - grab_started
+        frames = 1
+        while time.monotonic() - started < SETTLE_MAX_SECONDS:
+            time.sleep(SETTLE_INTERVAL)
+            grab_started = time.perf_counter()
+            current = self._grab()
+            grab_seconds = time.perf_counter() - grab_started
+            frames += 1
+            if current == previous:
+                stable = True
+                break
+            previous = current
+        self._last_png = previous
+        decode_started = time.perf_counter()
+        shot = self._decode(previous)
+        capture_seconds = grab_seconds + time.perf_counter() - decode_started
+        info = SettleInfo(seconds=time.monotonic() - started, frames=frames, stable=stable, changed=previous != before)
+        return shot, info, capture_seconds
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._context.close()
+            _CHROMIUM.release()
+        super().close()
