@@ -22,14 +22,15 @@ from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
 from agent.backends.vllm_server import DEFAULT_PORT, ServeConfig, VLLMServer
 from agent.demo import run_demo
-from agent.doctor import run_checks
-from agent.loop import EpisodeResult
-from agent.tasks_cli import app as tasks_app
-from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
-from agent.trajectory import StepRecord
 from agent.describe import describe_step
-from environments.screen import CaptureError
+from agent.doctor import run_checks
+from agent.eval_cli import eval_command
+from agent.loop import EpisodeResult
+from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
+from agent.tasks_cli import app as tasks_app
+from agent.trajectory import StepRecord
 from environments.browser import BrowserStartError
+from environments.screen import CaptureError
 from environments.xvfb import DesktopStartError
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 console = Console()
 app.add_typer(tasks_app, name="tasks")
+app.command("eval")(eval_command)
 
 
 def _version(value: bool) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -49,7 +48,7 @@ def run_demo(console: Console) -> int:
         highlight=False,
     )
     NOTE.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, resources.as_file(script_file) as script_path:
+    with resources.as_file(script_file) as script_path:
         server = subprocess.Popen(
             [sys.executable, "-m", "agent.backends.replay_server", "--script", str(script_path), "--port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

@@ -11,13 +11,17 @@ from actions.models import Action, Done, Fail
 from agent.backends.base import BackendError
 from agent.policy import KimiPolicy
 from agent.trajectory import (
-    EpisodeInfo, ExecutionRecord, Outcome, RequestRecord, StepRecord, Timings, TokenRecord,
+    ExecutionRecord,
+    Outcome,
+    RequestRecord,
+    StepRecord,
+    Timings,
+    TokenRecord,
     TrajectoryWriter,
 )
 from environments.base import ExecutionResult
 from environments.encode import EncodedImage
 from environments.screen import Screenshot
-
 
 INTERRUPTED = "interrupted (Ctrl+C) while acting"
 
@@ -66,12 +70,17 @@ def run_episode(
     writer: TrajectoryWriter,
     budget: Budget,
     on_step: Callable[[StepRecord], None] | None = None,
+    reset_options: dict | None = None,
 ) -> EpisodeResult:
-    """Run until done/fail, a budget runs out, an error, or Ctrl+C; the trajectory is finished in every case."""
+    """Run until done/fail, a budget runs out, an error, or Ctrl+C; the trajectory is finished in every case.
+
+    `reset_options` go to `env.reset` (e.g. {"task": ...} to run a task's setup first); an
+    exception from reset (a failed setup) ends the episode as an error and is re-raised.
+    """
     started = time.monotonic()
     result = EpisodeResult(outcome="running", folder=str(writer.folder))
     try:
-        _, info = env.reset(options={"instruction": policy.instruction})
+        _, info = env.reset(options={**(reset_options or {}), "instruction": policy.instruction})
         capture_seconds = _capture_seconds(info)
         for index in range(budget.max_steps):
             if budget.max_seconds is not None and time.monotonic() - started > budget.max_seconds:

@@ -72,38 +72,47 @@ def make_env(options: RunOptions):
     return DesktopEnv(monitor=options.monitor, scale=options.scale)
 
 
+def open_backend(
+    stack: ExitStack, base_url: str | None, model: str, api_key: str | None, serve_log: Path,
+    on_status: Callable[[str], None],
+) -> OpenAICompatBackend:
+    """A client for `base_url`; with None, the local `vllm serve` (started, and stopped with `stack`, if not running)."""
+    if base_url is None:
+        serve = ServeConfig(checkpoint=model)
+        base_url = serve.base_url
+        if not is_serving(base_url):
+            on_status(f"nothing answers at {base_url}: starting vllm serve {model} (log: {serve_log})")
+            server = stack.enter_context(VLLMServer(serve, serve_log))
+            stack.callback(server.stop)
+    backend = OpenAICompatBackend(base_url, model, api_key=api_key)
+    stack.callback(backend.close)
+    return backend
+
+
+def policy_config(model: str, temperature: float | None = None, max_tokens: int | None = None) -> PolicyConfig:
+    """The checkpoint's prompt variant and recommended sampling, with any overrides."""
+    checkpoint = checkpoint_for(model)
+    updates = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
+    sampling = default_sampling(model).model_copy(update=updates)
+    return PolicyConfig(model=model, variant=checkpoint.variant, sampling=sampling, max_patches=checkpoint.max_patches)
+
+
 def run_instruction(
     options: RunOptions,
     on_step: Callable[[StepRecord], None] | None = None,
     on_status: Callable[[str], None] = lambda _: None,
 ) -> EpisodeResult:
     """Run one episode as `options` say and return its result; every process started is stopped."""
-    checkpoint = checkpoint_for(options.model)
-    sampling = default_sampling(options.model)
-    updates = {k: v for k, v in (("temperature", options.temperature), ("max_tokens", options.max_tokens)) if v is not None}
-    sampling = sampling.model_copy(update=updates)
+    config = policy_config(options.model, options.temperature, options.max_tokens)
     with ExitStack() as stack:
-        base_url = options.base_url
-        if base_url is None:
-            serve = ServeConfig(checkpoint=options.model)
-            base_url = serve.base_url
-            if not is_serving(base_url):
-                on_status(f"nothing answers at {base_url}: starting vllm serve {options.model} (log: {options.serve_log})")
-                server = stack.enter_context(VLLMServer(serve, options.serve_log))
-                stack.callback(server.stop)
-        backend = OpenAICompatBackend(base_url, options.model, api_key=options.api_key)
-        stack.callback(backend.close)
+        backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
         env = make_env(options)
         stack.callback(env.close)
-        policy = KimiPolicy(
-            backend,
-            PolicyConfig(model=options.model, variant=checkpoint.variant, sampling=sampling, max_patches=checkpoint.max_patches),
-            options.instruction,
-        )
+        policy = KimiPolicy(backend, config, options.instruction)
         writer = TrajectoryWriter.create(
             options.record,
             EpisodeInfo(instruction=options.instruction, model=options.model, env=options.env, started_at=time.time()),
         )
         stack.callback(writer.close)
-        perception = make_perception(options.image_format, options.resize, checkpoint.max_patches)
+        perception = make_perception(options.image_format, options.resize, config.max_patches)
         return run_episode(env, policy, perception, writer, Budget(options.max_steps, options.max_seconds), on_step)

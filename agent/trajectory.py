@@ -120,6 +120,8 @@ class EpisodeInfo(_Record):
     steps: int = 0
     error: str | None = None
     score: float | None = None
+    task_id: str | None = None
+    domain: str | None = None
 
 
 class TrajectoryWriter:
@@ -171,9 +173,21 @@ class TrajectoryWriter:
         self._lines.close()
         return self.info
 
+    def record_score(self, score: float) -> EpisodeInfo:
+        """Add the evaluator's score to a finished episode."""
+        self.info = self.info.model_copy(update={"score": score})
+        _write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
+        return self.info
+
     def close(self) -> None:
         if not self._lines.closed:
             self._lines.close()
+
+    def __enter__(self) -> TrajectoryWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 class Trajectory(BaseModel):

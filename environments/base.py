@@ -4,12 +4,18 @@ Observation: `{"screenshot": H×W×3 uint8, "instruction": str}`. Action: a type
 its JSON. Points in `relative`/`image` space refer to the env's own screenshot. Invalid
 actions never raise: they come back in `info["result"].error` with the screen unchanged.
 Subclasses say how to capture, how to act, and how to wait for the screen to settle.
+
+Tasks: `reset(options={"task": task_or_path})` runs the task's setup on a fresh machine (its
+programs and files) and makes its instruction the observation's; when an episode ends (done,
+fail, or `max_steps`) `step` returns the evaluator's score as the reward and in
+`info["score"]`. Further options: `workdir` (keep the task's files there), `offline`.
 """
 
 from __future__ import annotations
 
 import string
 import time
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +27,8 @@ from actions.errors import ActionError
 from actions.executors.base import Executor
 from actions.models import Action
 from environments.screen import Screenshot, frame_for
+from environments.tasks.machine import LocalMachine
+from environments.tasks.session import TaskSession, as_task
 
 MAX_INSTRUCTION = 4096
 MAX_ACTION_JSON = 16384
@@ -69,6 +77,11 @@ class ScreenEnv(gym.Env):
         self.instruction = ""
         self._steps = 0
         self._shot: Screenshot | None = None
+        self.task_session: TaskSession | None = None
+
+    def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
+        """The machine a task's setup and getters act on (this env's display, or its browser)."""
+        raise NotImplementedError
 
     def _initial_frame(self) -> Screenshot:
         """Capture the screen as it is now (at reset)."""
@@ -92,10 +105,18 @@ class ScreenEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)
-        self.instruction = str((options or {}).get("instruction", ""))[:MAX_INSTRUCTION]
+        options = options or {}
+        self._end_task()
+        instruction = options.get("instruction", "")
+        if options.get("task") is not None:
+            self._start_task(options)
+            instruction = options.get("instruction") or self.task_session.task.instruction
+        self.instruction = str(instruction)[:MAX_INSTRUCTION]
         self._steps = 0
         started = time.perf_counter()
         self._shot = self._initial_frame()
+        if self.task_session is not None:
+            self._shot = self._settle()[0]
         result = ExecutionResult(ok=True, timings=EnvTimings(capture=time.perf_counter() - started))
         return self._observation(), {"result": result}
 
@@ -118,12 +139,44 @@ class ScreenEnv(gym.Env):
             timings=EnvTimings(execute=executed, settle=settle.seconds, capture=capture_seconds),
         )
 
+    def _start_task(self, options: dict[str, Any]) -> None:
+        workdir = options.get("workdir")
+        session = TaskSession(
+            as_task(options["task"]), self._task_machine, Path(workdir) if workdir else None,
+            offline=bool(options.get("offline", False)),
+        )
+        try:
+            session.setup()
+        except BaseException:
+            session.close()
+            raise
+        self.task_session = session
+
+    def _end_task(self) -> None:
+        if self.task_session is not None:
+            session, self.task_session = self.task_session, None
+            session.close()
+
+    def evaluate(self, last_action_failed: bool) -> float:
+        """The current task's score for an episode whose last action was (or was not) FAIL."""
+        if self.task_session is None:
+            raise RuntimeError("no task: reset(options={'task': ...}) first")
+        return self.task_session.evaluate(last_action_failed)
+
     def step(self, action: Action | str) -> tuple[dict, float, bool, bool, dict]:
         result = self.perform(action)
         self._steps += 1
         terminated = result.ok and result.action is not None and result.action.type in ("done", "fail")
         truncated = self.max_steps is not None and self._steps >= self.max_steps
-        return self._observation(), 0.0, terminated, truncated, {"result": result}
+        info: dict[str, Any] = {"result": result}
+        reward = 0.0
+        if (terminated or truncated) and self.task_session is not None:
+            reward = info["score"] = self.evaluate(last_action_failed=terminated and result.action.type == "fail")
+        return self._observation(), reward, terminated, truncated, info
+
+    def close(self) -> None:
+        self._end_task()
+        super().close()
 
     def render(self) -> np.ndarray | None:
         return self.last_screenshot.pixels.copy() if self.render_mode == "rgb_array" else None

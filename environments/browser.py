@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -18,6 +19,8 @@ from PIL import Image
 from actions.executors.browser import PlaywrightExecutor
 from environments.base import ScreenEnv, SettleInfo
 from environments.screen import Monitor, Screenshot
+from environments.tasks.machine import LocalMachine
+from environments.tasks.tabs import PageTabs
 
 # Without these, Chromium here tries to reach Google's services and fails noisily (or hangs).
 CHROMIUM_ARGS = (
@@ -106,11 +109,35 @@ class BrowserEnv(ScreenEnv):
         super().__init__(physical[0], physical[1], PlaywrightExecutor(self.page), max_steps, render_mode)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        url = (options or {}).get("url", self.url)
+        options = options or {}
+        for page in self._context.pages:
+            if page is not self.page:
+                page.close()
+        # A task opens its own tabs in setup; otherwise the page starts at `url`.
+        url = "about:blank" if options.get("task") is not None else options.get("url", self.url)
         self.page.goto(url, wait_until="load")
         return super().reset(seed=seed, options=options)
 
+    def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
+        viewport = self.page.viewport_size or {"width": 0, "height": 0}
+        return LocalMachine(
+            home, cache, (viewport["width"], viewport["height"]),
+            tabs_factory=lambda: PageTabs(self._context, lambda: self.page),
+        )
+
     def _grab(self) -> bytes:
+        """A screenshot of the viewport; during a navigation Chromium may refuse one, so wait for the
+        new page and try again (a few times) before giving up."""
+        from playwright.sync_api import Error
+
+        for _ in range(4):
+            try:
+                return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial")
+            except Error:
+                try:
+                    self.page.wait_for_load_state("load", timeout=SETTLE_MAX_SECONDS * 1000)
+                except Error:
+                    time.sleep(SETTLE_INTERVAL)
         return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial")
 
     def _decode(self, png: bytes) -> Screenshot:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from actions.executors.local import PyAutoGUIExecutor
 from environments.base import ScreenEnv, SettleInfo
 from environments.screen import ScreenCapture, Screenshot
 from environments.settle import SettleConfig, signature, wait_until_settled
+from environments.tasks.machine import LocalMachine
 
 
 class DesktopEnv(ScreenEnv):
@@ -27,6 +31,10 @@ class DesktopEnv(ScreenEnv):
         self._signature: np.ndarray | None = None
         m = self.capture.monitor
         super().__init__(m.width, m.height, PyAutoGUIExecutor(fail_safe=fail_safe), max_steps, render_mode)
+
+    def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
+        m = self.capture.monitor
+        return LocalMachine(home, cache, (m.width, m.height), display_env=dict(os.environ))
 
     def _initial_frame(self) -> Screenshot:
         raw = self.capture.grab()

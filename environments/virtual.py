@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 from environments.desktop import DesktopEnv
+from environments.tasks.machine import LocalMachine
 from environments.xvfb import DesktopStartError, VirtualDesktop
 
 WINDOW_TIMEOUT = 15.0
@@ -39,6 +41,9 @@ class XvfbEnv(DesktopEnv):
             self.desktop.stop()
             self._restore_environ()
             raise
+
+    def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
+        return LocalMachine(home, cache, (self.desktop.width, self.desktop.height), display_env=self.desktop.env)
 
     def close(self) -> None:
         super().close()

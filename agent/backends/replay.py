@@ -51,3 +51,46 @@ class ReplayBackend:
             text = self.replies[self._next]
             self._next += 1
         return Completion(text=text, finish_reason="stop", usage=Usage(completion_tokens=len(text) // 4))
+
+
+class SolutionBook:
+    """Recorded replies for many tasks at once, for runs of a task suite with no model.
+
+    Stateless: a request's task is the solution whose instruction appears in its messages
+    (the longest, if several do), and its step is the number of assistant turns so far.
+    """
+
+    def __init__(self, scripts: dict[str, list[str]]) -> None:
+        self.scripts = scripts
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> SolutionBook:
+        scripts: dict[str, list[str]] = {}
+        for file in sorted(folder.glob("*.json")):
+            script = ReplayScript.model_validate(json.loads(file.read_text(encoding="utf-8")))
+            if not script.instruction:
+                raise ValueError(f"{file}: a solution names the instruction it answers")
+            scripts[script.instruction] = script.replies
+        return cls(scripts)
+
+    def reply_for(self, messages: list[dict]) -> str:
+        text = "\n".join(_texts(messages))
+        matches = [instruction for instruction in self.scripts if instruction in text]
+        if not matches:
+            raise ReplayExhausted("no recorded solution for this request's instruction")
+        replies = self.scripts[max(matches, key=len)]
+        step = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
+        if step >= len(replies):
+            raise ReplayExhausted(f"the solution has only {len(replies)} replies")
+        return replies[step]
+
+
+def _texts(messages: list[dict]) -> list[str]:
+    found: list[str] = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            found.append(content)
+        elif isinstance(content, list):
+            found += [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return found

@@ -1,6 +1,8 @@
 """A REPLAY stand-in for the model server: an OpenAI-compatible HTTP server answering recorded replies.
 
     python -m agent.backends.replay_server --script FILE [--port 0] [--log-requests FILE]
+    python -m agent.backends.replay_server --solutions DIR    (one recorded solution per task)
+    python -m agent.backends.replay_server --always REPLY     (the same reply to every request)
 
 No model is used. Every answer carries the header `x-model-stand-in: replay` and the
 system_fingerprint "replay". The first line on stdout is `listening on http://HOST:PORT`.
@@ -18,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from agent.backends.base import ReplayExhausted
-from agent.backends.replay import ReplayBackend, load_replies
+from agent.backends.replay import ReplayBackend, SolutionBook, load_replies
 from agent.chat import Sampling
 
 MAX_BODY = 64 * 1024 * 1024
@@ -27,7 +29,7 @@ MAX_BODY = 64 * 1024 * 1024
 class ReplayServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], backend: ReplayBackend, model: str,
+    def __init__(self, address: tuple[str, int], backend: ReplayBackend | SolutionBook | str, model: str,
                  request_log: Path | None, fail_first: int) -> None:
         super().__init__(address, _Handler)
         self.backend = backend
@@ -75,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(HTTPStatus.SERVICE_UNAVAILABLE, "injected failure (--fail-first)")
                 return
             try:
-                completion = self.server.backend.complete([], Sampling())
+                text = self._reply(messages)
             except ReplayExhausted as err:
                 self._error(HTTPStatus.GONE, str(err))
                 return
@@ -85,10 +87,17 @@ class _Handler(BaseHTTPRequestHandler):
             "created": int(time.time()),
             "model": self.server.model,
             "system_fingerprint": "replay",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": completion.usage.completion_tokens,
-                      "total_tokens": completion.usage.completion_tokens},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": len(text) // 4, "total_tokens": len(text) // 4},
         })
+
+    def _reply(self, messages: list) -> str:
+        backend = self.server.backend
+        if isinstance(backend, str):
+            return backend
+        if isinstance(backend, SolutionBook):
+            return backend.reply_for(messages)
+        return backend.complete([], Sampling()).text
 
     def _log(self, body: dict) -> None:
         if self.server.request_log is None:
@@ -121,17 +130,27 @@ def main(argv: list[str] | None = None) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--script", type=Path, help="a JSON file {\"replies\": [...]}")
     source.add_argument("--trajectory", type=Path, help="a recorded episode folder")
+    source.add_argument("--solutions", type=Path, help="a folder of solution scripts, one per task instruction")
+    source.add_argument("--always", help="answer every request with this reply")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--model", default="replay", help="the model id to report")
     parser.add_argument("--log-requests", type=Path, help="append each request (image data elided) to this JSONL file")
     parser.add_argument("--fail-first", type=int, default=0, help="answer 503 to the first N chat requests")
     args = parser.parse_args(argv)
-    backend = ReplayBackend(load_replies(args.script or args.trajectory))
+    backend: ReplayBackend | SolutionBook | str
+    if args.solutions:
+        backend = SolutionBook.from_folder(args.solutions)
+        what = f"recorded solutions of {len(backend.scripts)} tasks"
+    elif args.always is not None:
+        backend, what = args.always, "one fixed reply"
+    else:
+        backend = ReplayBackend(load_replies(args.script or args.trajectory))
+        what = f"{len(backend.replies)} recorded replies"
     server = ReplayServer((args.host, args.port), backend, args.model, args.log_requests, args.fail_first)
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)
-    print(f"REPLAY server: answers {len(backend.replies)} recorded replies; no model is used", file=sys.stderr, flush=True)
+    print(f"REPLAY server: answers {what}; no model is used", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -41,7 +41,9 @@ def load_task(path: Path, domain: str | None = None) -> Task:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise TaskLoadError(f"{path}: {where}: {first['msg']} ({err.error_count()} problem(s))") from None
-    return task.model_copy(update={"domain": domain if domain is not None else path.parent.name})
+    return task.model_copy(
+        update={"domain": domain if domain is not None else path.parent.name, "source_path": path.resolve()}
+    )
 
 
 def is_index(data: object) -> bool:

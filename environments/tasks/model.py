@@ -6,6 +6,7 @@ getter types and metric names load fine and are reported by name when run.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -77,6 +78,8 @@ class Task(BaseModel):
     possibility_of_env_change: str | None = None
     trajectory: str | None = None
     domain: str = Field(default="", exclude=True)
+    source_path: Path | None = Field(default=None, exclude=True)
+    """The file the task was read from (relative `upload_file`/`cloud_file` paths resolve beside it)."""
 
     @field_validator("instruction")
     @classmethod

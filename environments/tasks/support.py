@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from environments.tasks import scoring  # noqa: F401  (fills the registries)
+from environments.tasks import scoring, setup_steps  # noqa: F401  (fill the registries)
 from environments.tasks.model import Task
 from environments.tasks.registry import GETTERS, METRICS, SETUP_STEPS
 

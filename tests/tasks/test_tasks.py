@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from environments.tasks import Evaluator, Task, load_tasks
-from environments.tasks.metrics import check_include_exclude, exact_match
+from environments.tasks.metrics.basic import check_include_exclude, exact_match
 from environments.tasks.registry import UnsupportedError
 from environments.tasks.scoring import score
 from environments.tasks.support import support_of
@@ -138,7 +138,7 @@ def test_tasks_check_command_reports_418_and_an_honest_table() -> None:
     result = subprocess.run([sys.executable, "-m", "agent", "tasks", "check", str(SHARED)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "418 tasks, 0 failed to parse" in result.stdout
-    assert "setup:download" in result.stdout
+    assert "setup:googledrive" in result.stdout and "setup:download" not in result.stdout
 
 
 def test_tasks_check_exits_1_on_a_broken_file(tmp_path: Path) -> None:

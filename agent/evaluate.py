@@ -1,0 +1,264 @@
+"""`kimi-agent eval`: run a suite of OSWorld-format tasks and score every one honestly.
+
+Layout of `--results DIR`:
+    DIR/<domain>/<task id>/result.txt    the score (written last, atomically: a finished task)
+    DIR/<domain>/<task id>/error.txt     why the task errored (it is rerun on resume)
+    DIR/<domain>/<task id>/log.txt       setup, episode and evaluation log
+    DIR/<domain>/<task id>/trajectory/   the episode (view/replay it)
+    DIR/<domain>/<task id>/work/         the task's home and cache (files the evaluator read)
+    DIR/summary.json                     counts and mean score over every scheduled task
+
+Every scheduled task is in the denominator: an errored task (setup failure, model server
+down, evaluation failure) is reported as errored, never dropped and never counted as 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.backends.base import Backend
+from agent.loop import Budget, run_episode
+from agent.policy import KimiPolicy, PolicyConfig
+from agent.runner import make_perception, open_backend, policy_config
+from agent.trajectory import EpisodeInfo, TrajectoryWriter
+from environments.tasks.load import LoadFailure, load_tasks
+from environments.tasks.model import Task
+
+EnvKind = Literal["auto", "xvfb", "browser", "desktop"]
+Status = Literal["finished", "errored"]
+RESULT_FILE, ERROR_FILE, LOG_FILE, SUMMARY_FILE = "result.txt", "error.txt", "log.txt", "summary.json"
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    tasks: Path
+    examples: Path | None = None
+    results: Path = Path("results")
+    env: EnvKind = "auto"
+    base_url: str | None = None
+    model: str = "moonshotai/Kimi-VL-A3B-Thinking-2506"
+    api_key: str | None = None
+    max_steps: int = 15
+    size: tuple[int, int] = (1280, 800)
+    retries: int = 1
+    offline: bool = False
+    serve_log: Path = Path("recordings/vllm-serve.log")
+
+
+@dataclass
+class TaskResult:
+    task_id: str
+    domain: str
+    status: Status
+    score: float | None = None
+    error: str | None = None
+    steps: int = 0
+    seconds: float = 0.0
+    outcome: str | None = None
+    resumed: bool = False
+
+
+def task_folder(results: Path, domain: str, task_id: str) -> Path:
+    return results / (domain or "default") / task_id
+
+
+def env_kind(task: Task, requested: EnvKind) -> str:
+    """The environment a task runs in: as asked, or with `auto` the task's own `env` field (default xvfb)."""
+    if requested != "auto":
+        return requested
+    wanted = (task.model_extra or {}).get("env", "xvfb")
+    return wanted if wanted in ("xvfb", "browser", "desktop") else "xvfb"
+
+
+class TaskWorker:
+    """Runs tasks one at a time on environments it owns (one per kind, built on first use and
+    rebuilt after an error). A plain object with `run_task`, so other executors can host it."""
+
+    def __init__(self, options: EvalOptions, backend: Backend, config: PolicyConfig) -> None:
+        self.options = options
+        self.backend = backend
+        self.config = config
+        self._envs: dict[str, Any] = {}
+
+    def _env(self, kind: str) -> Any:
+        if kind not in self._envs:
+            width, height = self.options.size
+            if kind == "browser":
+                from environments.browser import BrowserEnv
+
+                self._envs[kind] = BrowserEnv(width, height)
+            elif kind == "xvfb":
+                from environments.virtual import XvfbEnv
+
+                self._envs[kind] = XvfbEnv(width, height)
+            else:
+                from environments.desktop import DesktopEnv
+
+                self._envs[kind] = DesktopEnv()
+        return self._envs[kind]
+
+    def _discard(self, kind: str) -> None:
+        env = self._envs.pop(kind, None)
+        if env is not None:
+            try:
+                env.close()
+            except Exception:  # noqa: BLE001  a broken environment is replaced whatever its state
+                pass
+
+    def run_task(self, task: Task, folder: Path) -> TaskResult:
+        """Run and score one task into `folder`, retrying an errored attempt on a fresh environment."""
+        result = TaskResult(task.id, task.domain, "errored")
+        for attempt in range(1 + self.options.retries):
+            result = self._attempt(task, folder, attempt)
+            if result.status == "finished":
+                break
+        return result
+
+    def _attempt(self, task: Task, folder: Path, attempt: int) -> TaskResult:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        kind = env_kind(task, self.options.env)
+        started = time.monotonic()
+        result = TaskResult(task.id, task.domain, "errored")
+        with open(folder / LOG_FILE, "a", encoding="utf-8") as log:
+            def note(message: str) -> None:
+                log.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+                log.flush()
+
+            note(f"task {task.id} ({task.domain}) on {kind}, attempt {attempt + 1}: {task.instruction}")
+            try:
+                env = self._env(kind)
+                writer = TrajectoryWriter(folder / "trajectory", EpisodeInfo(
+                    instruction=task.instruction, model=self.config.model, env=kind, started_at=time.time(),
+                    task_id=task.id, domain=task.domain,
+                ))
+                with writer:
+                    episode = run_episode(
+                        env, KimiPolicy(self.backend, self.config, task.instruction),
+                        make_perception("jpeg", True, self.config.max_patches), writer,
+                        Budget(self.options.max_steps),
+                        reset_options={"task": task, "workdir": folder / "work", "offline": self.options.offline},
+                    )
+                    result.steps, result.outcome = len(episode.steps), episode.outcome
+                    note(f"episode ended: {episode.outcome} after {len(episode.steps)} step(s)")
+                    if episode.outcome == "interrupted":
+                        raise KeyboardInterrupt
+                    if episode.outcome == "error":
+                        raise RuntimeError(episode.error or "the episode failed")
+                    score = env.evaluate(last_action_failed=episode.outcome == "fail")
+                    writer.record_score(score)
+                result.status, result.score = "finished", score
+                note(f"score {score:g}")
+                _write_atomic(folder / RESULT_FILE, f"{score}\n")
+            except KeyboardInterrupt:
+                note("interrupted")
+                raise
+            except Exception as err:  # noqa: BLE001  any failure errors this task only
+                result.error = f"{type(err).__name__}: {err}"
+                note(f"errored: {result.error}\n{traceback.format_exc()}")
+                _write_atomic(folder / ERROR_FILE, result.error + "\n")
+                self._discard(kind)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def close(self) -> None:
+        for kind in list(self._envs):
+            self._discard(kind)
+
+
+@dataclass
+class Summary:
+    scheduled: int = 0
+    finished: int = 0
+    errored: int = 0
+    total_score: float = 0.0
+    by_domain: dict[str, dict[str, float]] = field(default_factory=dict)
+    tasks: list[TaskResult] = field(default_factory=list)
+
+    @property
+    def mean_score(self) -> float:
+        """Mean over every scheduled task (errored tasks count, as nothing)."""
+        return self.total_score / self.scheduled if self.scheduled else 0.0
+
+    def add(self, result: TaskResult) -> None:
+        self.tasks.append(result)
+        row = self.by_domain.setdefault(result.domain or "default",
+                                        {"scheduled": 0, "finished": 0, "errored": 0, "total_score": 0.0})
+        for target in (self.__dict__, row):
+            target["scheduled"] += 1
+            target[result.status] += 1
+            target["total_score"] += result.score or 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        domains = {d: {**row, "mean_score": row["total_score"] / row["scheduled"]} for d, row in sorted(self.by_domain.items())}
+        return {
+            "scheduled": self.scheduled, "finished": self.finished, "errored": self.errored,
+            "mean_score": self.mean_score, "total_score": self.total_score, "by_domain": domains,
+            "tasks": [asdict(t) for t in self.tasks],
+        }
+
+
+def finished_result(folder: Path, task: Task) -> TaskResult | None:
+    """The stored result of a task finished by an earlier run, if any."""
+    try:
+        score = float((folder / RESULT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return TaskResult(task.id, task.domain, "finished", score=score, resumed=True)
+
+
+def run_eval(
+    options: EvalOptions,
+    on_start: Callable[[Task, int, int], None] = lambda *_: None,
+    on_result: Callable[[TaskResult, Summary], None] = lambda *_: None,
+    on_status: Callable[[str], None] = lambda _: None,
+) -> Summary:
+    """Run every task `options.tasks` names (skipping those already finished) and write summary.json."""
+    loaded = load_tasks(options.tasks, options.examples)
+    summary = Summary()
+    for failure in loaded.failures:
+        summary.add(_unloadable(failure))
+    options.results.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        backend: Backend | None = None
+        config = policy_config(options.model)
+        worker: TaskWorker | None = None
+        total = len(loaded.tasks)
+        for index, task in enumerate(loaded.tasks):
+            folder = task_folder(options.results, task.domain, task.id)
+            result = finished_result(folder, task)
+            if result is None:
+                if worker is None:
+                    backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
+                    worker = TaskWorker(options, backend, config)
+                    stack.callback(worker.close)
+                on_start(task, index, total)
+                result = worker.run_task(task, folder)
+            summary.add(result)
+            on_result(result, summary)
+            _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
+    _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
+    return summary
+
+
+def _unloadable(failure: LoadFailure) -> TaskResult:
+    return TaskResult(failure.path.stem, failure.path.parent.name, "errored", error=f"not loadable: {failure.reason}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,263 @@
+"""The machine a task runs on, as setup steps and getters see it.
+
+OSWorld's steps and getters talk to a VM through its HTTP server; here they talk to a
+`Machine`. `LocalMachine` is this computer: a managed virtual desktop (or the current
+display, or none for a browser page), with OSWorld's VM home `/home/user` mapped to a fresh
+folder per task, so task files written for OSWorld's VMs run unchanged.
+
+Task files are configuration a person chose to run, like a Makefile: their commands run.
+Model output never reaches this module.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from environments.tasks.tabs import Tabs
+
+VM_HOME = "/home/user"
+"""The home folder of OSWorld's Ubuntu VM, named in most task files."""
+COMMAND_TIMEOUT = 120.0
+OPEN_TIMEOUT = 30.0
+
+Command = str | list[str]
+
+
+class SetupError(RuntimeError):
+    """A setup step could not be carried out; the message names the step and why."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    output: str
+    error: str
+
+
+class Machine(Protocol):
+    """What setup steps and getters need of the machine under test."""
+
+    screen_size: tuple[int, int]
+    password: str
+    cache_dir: Path
+
+    def localize(self, text: str) -> str: ...
+    def execute(self, command: Command, shell: bool = False, timeout: float = COMMAND_TIMEOUT) -> CommandResult: ...
+    def launch(self, command: Command, shell: bool = False) -> None: ...
+    def open(self, path: str) -> None: ...
+    def upload(self, source: Path, path: str) -> None: ...
+    def read_file(self, path: str) -> bytes | None: ...
+    def window_command(self, action: str, name: str, strict: bool, by_class: bool) -> None: ...
+    def terminal_output(self) -> str | None: ...
+    def accessibility_tree(self) -> str | None: ...
+    def tabs(self) -> Tabs: ...
+    def now(self) -> datetime: ...
+
+
+@dataclass
+class LocalMachine:
+    """This computer. `display_env` is the environment of programs on the task's display
+    (None: no display, e.g. a browser page); `tabs_factory` gives the browser's tabs."""
+
+    home: Path
+    cache_dir: Path
+    screen_size: tuple[int, int]
+    display_env: dict[str, str] | None = None
+    tabs_factory: Callable[[], Tabs] | None = None
+    password: str = "password"
+    terminal_session: str = field(default_factory=lambda: f"kimi-task-{os.getpid()}-{time.monotonic_ns()}")
+    devtools_port: int = 9222
+    _processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def env(self) -> dict[str, str]:
+        base = dict(self.display_env if self.display_env is not None else os.environ)
+        if self.display_env is None:
+            base.pop("DISPLAY", None)
+        return {**base, "HOME": str(self.home), "TMUX": ""}
+
+    def localize(self, text: str) -> str:
+        """A task's path, command or URL with OSWorld's VM home (and a leading `~`) mapped here."""
+        home = str(self.home)
+        if text == "~" or text.startswith("~/"):
+            text = home + text[1:]
+        return text.replace(VM_HOME, home)
+
+    def _argv(self, command: Command, shell: bool) -> Command:
+        if shell:
+            return self.localize(command if isinstance(command, str) else shlex.join(command))
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        if not argv:
+            raise SetupError("empty command")
+        return _with_aliases([self.localize(arg) for arg in argv], self)
+
+    def execute(self, command: Command, shell: bool = False, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        argv = self._argv(command, shell)
+        try:
+            done = subprocess.run(
+                argv, shell=shell, env=self.env, cwd=self.home, capture_output=True, text=True,
+                errors="replace", timeout=timeout, stdin=subprocess.DEVNULL,
+            )
+        except FileNotFoundError as err:
+            return CommandResult(127, "", f"{err.filename}: command not found")
+        except subprocess.TimeoutExpired as err:
+            return CommandResult(-1, _text(err.stdout), f"timed out after {timeout:g} s")
+        return CommandResult(done.returncode, done.stdout, done.stderr)
+
+    def launch(self, command: Command, shell: bool = False) -> None:
+        argv = self._argv(command, shell)
+        try:
+            process = subprocess.Popen(
+                argv, shell=shell, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+        except FileNotFoundError as err:
+            raise SetupError(f"launch: {err.filename}: command not found") from None
+        self._processes.append(process)
+        if not shell and argv[-2:] == ["-s", self.terminal_session]:
+            self._wait_for_prompt()
+
+    def _wait_for_prompt(self, timeout: float = 10.0) -> None:
+        """GNOME Terminal opens ready to type; its stand-in is ready once its shell has drawn a prompt."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.terminal_output()
+            if text and text.strip():
+                return
+            time.sleep(0.05)
+        raise SetupError(f"the terminal did not show a prompt within {timeout:g} s")
+
+    def open(self, path: str) -> None:
+        """Open a file in the program for its kind and wait for its window (OSWorld's /setup/open_file)."""
+        local = Path(self.localize(path))
+        if not local.exists():
+            raise SetupError(f"open: {path} does not exist")
+        self.launch([*_opener_for(local), str(local)])
+        if self.display_env is not None:
+            self._wait_for_window((local.name, local.stem))
+
+    def _wait_for_window(self, names: Sequence[str], timeout: float = OPEN_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            titles = self.execute(["wmctrl", "-l"]).output.lower()
+            if any(name.lower() in titles for name in names):
+                return
+            time.sleep(0.1)
+        raise SetupError(f"open: no window showing {names[0]!r} appeared within {timeout:g} s")
+
+    def upload(self, source: Path, path: str) -> None:
+        target = Path(self.localize(path))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+    def read_file(self, path: str) -> bytes | None:
+        try:
+            return Path(self.localize(path)).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def window_command(self, action: str, name: str, strict: bool = False, by_class: bool = False) -> None:
+        """wmctrl's -a (activate) or -c (close), as OSWorld's server runs it."""
+        if self.display_env is None:
+            raise SetupError(f"{action}: this environment has no windows")
+        flag = {"activate": "-a", "close": "-c"}[action]
+        argv = ["wmctrl", *(["-F"] if strict else []), *(["-x"] if by_class else []), flag, name]
+        result = self.execute(argv)
+        if result.returncode != 0:
+            raise SetupError(f"{action}_window: no window {name!r} ({result.error.strip() or 'wmctrl failed'})")
+
+    def terminal_output(self) -> str | None:
+        """The text of the task's terminal (a tmux session that `gnome-terminal` launches map to)."""
+        result = self.execute(["tmux", "-L", self.terminal_session, "capture-pane", "-p", "-J"])
+        return result.output if result.returncode == 0 else None
+
+    def accessibility_tree(self) -> str | None:
+        if self.tabs_factory is None:
+            from environments.tasks.registry import UnsupportedError
+
+            raise UnsupportedError("accessibility trees of desktop applications need AT-SPI, which local desktops lack")
+        return self.tabs().accessibility_tree()
+
+    def tabs(self) -> Tabs:
+        if self.tabs_factory is not None:
+            return self.tabs_factory()
+        from environments.tasks.tabs import DevToolsTabs
+
+        return DevToolsTabs(f"http://127.0.0.1:{self.devtools_port}")
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def close(self) -> None:
+        """Stop every program the task started, with whatever they spawned, and the terminal's tmux server."""
+        for process in reversed(self._processes):
+            _stop_group(process)
+        self._processes.clear()
+        subprocess.run(["tmux", "-L", self.terminal_session, "kill-server"], env=self.env,
+                       capture_output=True, check=False)
+
+
+def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
+    """OSWorld's VM programs mapped to Debian's: Chrome → Chromium, GNOME Terminal → xterm + tmux."""
+    program = Path(argv[0]).name
+    if program in ("google-chrome", "google-chrome-stable", "chromium", "chromium-browser"):
+        from environments.browser import CHROMIUM_ARGS, chromium_path
+
+        for arg in argv[1:]:
+            if arg.startswith("--remote-debugging-port="):
+                machine.devtools_port = int(arg.split("=", 1)[1])
+        profile = f"--user-data-dir={machine.home / '.config' / 'chromium'}"
+        extra = [a for a in CHROMIUM_ARGS if a not in argv] + ["--password-store=basic", profile]
+        return [chromium_path(), *extra, *argv[1:]]
+    if program == "gnome-terminal":
+        # A tmux server of its own per task (-L): its shell gets the task's HOME, and it can be read back.
+        return ["xterm", "-fa", "DejaVu Sans Mono", "-fs", "11", "-e",
+                "tmux", "-L", machine.terminal_session, "-f", "/dev/null", "new-session", "-s", machine.terminal_session]
+    return argv
+
+
+def _opener_for(path: Path) -> list[str]:
+    suffix = path.suffix.lower()
+    office = {".csv": "--calc", ".ods": "--calc", ".xls": "--calc", ".xlsx": "--calc", ".doc": "--writer",
+              ".docx": "--writer", ".odt": "--writer", ".rtf": "--writer", ".odp": "--impress",
+              ".ppt": "--impress", ".pptx": "--impress"}
+    if suffix in office:
+        return ["libreoffice", "--norestore", "--nolockcheck", office[suffix]]
+    if suffix in (".html", ".htm", ".pdf", ".png", ".jpg", ".svg"):
+        return ["chromium"]
+    if suffix in ("", ".txt", ".md", ".py", ".json", ".sh", ".log", ".ini", ".cfg", ".yaml", ".yml", ".toml"):
+        return ["mousepad"]
+    return ["xdg-open"]
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")
+
+
+def _stop_group(process: subprocess.Popen, grace: float = 3.0) -> None:
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait()

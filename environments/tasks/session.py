@@ -1,0 +1,71 @@
+"""One task on one environment: its setup at reset, its evaluation when the episode ends."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from environments.tasks.context import TaskContext, default_download_cache
+from environments.tasks.load import load_task
+from environments.tasks.machine import LocalMachine
+from environments.tasks.model import Task
+from environments.tasks.registry import UnsupportedError
+from environments.tasks.scoring import score
+from environments.tasks.setup_steps import run_steps
+
+MachineFactory = Callable[[Path, Path], LocalMachine]
+"""(home folder, cache folder) → the machine the task runs on."""
+
+
+class EvaluationError(RuntimeError):
+    """The score could not be computed (a reference file unreachable, a getter failing): the
+    task is reported as errored, never as a 0 it did not earn."""
+
+
+def as_task(task: Task | str | Path) -> Task:
+    if isinstance(task, Task):
+        return task
+    return load_task(Path(task))
+
+
+class TaskSession:
+    """Runs `task` on the machine `make_machine` builds, in `workdir` (a fresh temporary folder
+    by default, removed at close): `home/` is the machine's /home/user, `cache/` the scratch cache."""
+
+    def __init__(
+        self,
+        task: Task,
+        make_machine: MachineFactory,
+        workdir: Path | None = None,
+        downloads: Path | None = None,
+        offline: bool = False,
+    ) -> None:
+        self.task = task
+        self._temporary = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="kimi-task-")) if workdir is None else workdir
+        self.machine = make_machine(self.workdir / "home", self.workdir / "cache")
+        task_dir = task.source_path.parent if task.source_path else None
+        self.context = TaskContext(
+            self.machine, self.workdir / "cache", downloads or default_download_cache(), task_dir, offline
+        )
+
+    def setup(self) -> None:
+        """Run the task's `config` steps; raises `SetupError` / `UnsupportedError` naming the step."""
+        run_steps(self.task.config, self.context)
+
+    def evaluate(self, last_action_failed: bool) -> float:
+        """Run `postconfig`, then score with OSWorld's rules."""
+        try:
+            run_steps(self.task.evaluator.postconfig, self.context)
+            return score(self.task.evaluator, self.context, last_action_failed)
+        except UnsupportedError:
+            raise
+        except Exception as err:  # noqa: BLE001  whatever broke, the task errored: it did not score 0
+            raise EvaluationError(f"evaluating {self.task.id}: {type(err).__name__}: {err}") from err
+
+    def close(self) -> None:
+        self.machine.close()
+        if self._temporary:
+            shutil.rmtree(self.workdir, ignore_errors=True)
