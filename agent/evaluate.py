@@ -124,9 +124,7 @@ class TaskWorker:
         return result
 
     def _attempt(self, task: Task, folder: Path, attempt: int) -> TaskResult:
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+        _clear(folder, keep_log=attempt > 0)
         kind = env_kind(task, self.options.env)
         started = time.monotonic()
         result = TaskResult(task.id, task.domain, "errored")
@@ -249,6 +247,18 @@ def run_eval(
             _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
     _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
+
+
+def _clear(folder: Path, keep_log: bool) -> None:
+    """Empty a task folder for a new attempt (keeping the log of earlier attempts of this run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if keep_log and entry.name == LOG_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _unloadable(failure: LoadFailure) -> TaskResult:

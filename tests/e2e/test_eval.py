@@ -1,0 +1,130 @@
+"""`kimi-agent eval` over the shipped local suite, end to end: real Xvfb desktops with real
+terminals and Mousepad, real Chromium pages, real HTTP to a REPLAY stand-in (recorded Kimi-VL
+replies; no model), and OSWorld's evaluators. Solved runs score 1, unsolved runs 0."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from environments.tasks import load_tasks
+from environments.tasks.suite import SOLUTIONS, SUITE, SUITE_INDEX
+
+pytestmark = [pytest.mark.desktop, pytest.mark.browser]
+ROOT = Path(__file__).resolve().parents[2]
+GIVE_UP = '◁think▷I will stop here.◁/think▷## Action:\nStop.\n\n## Code:\n```python\ncomputer.terminate(status="success")\n```'
+
+
+class StandIn:
+    """A replay server process: `--solutions DIR` or `--always REPLY`."""
+
+    def __init__(self, *source: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agent.backends.replay_server", *source, "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        )
+        self.base_url = self.process.stdout.readline().split()[-1] + "/v1"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def solutions() -> Iterator[StandIn]:
+    server = StandIn("--solutions", str(SOLUTIONS))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def give_up() -> Iterator[StandIn]:
+    server = StandIn("--always", GIVE_UP)
+    yield server
+    server.stop()
+
+
+def kimi_agent_eval(base_url: str, results: Path, *args: str, timeout: float = 400) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "eval", "--base-url", base_url, "--model", "replay", "--results", str(results),
+         *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def scores(results: Path) -> dict[str, float]:
+    return {f.parent.name: float(f.read_text()) for f in results.glob("*/*/result.txt")}
+
+
+def suite_ids() -> set[str]:
+    return {t.id for t in load_tasks(SUITE_INDEX).tasks}
+
+
+def test_the_suite_has_at_least_12_tasks_each_with_a_solution_for_its_instruction() -> None:
+    loaded = load_tasks(SUITE_INDEX)
+    assert loaded.failures == [] and len(loaded.tasks) >= 12
+    for task in loaded.tasks:
+        solution = json.loads((SOLUTIONS / f"{task.id}.json").read_text())
+        assert solution["instruction"] == task.instruction
+    assert {t.domain for t in loaded.tasks} >= {"os", "text_editor", "chrome"}
+
+
+def test_every_task_scores_1_with_its_solution_and_a_rerun_resumes(solutions: StandIn, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    done = kimi_agent_eval(solutions.base_url, results)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert scores(results) == {task_id: 1.0 for task_id in suite_ids()}
+    summary = json.loads((results / "summary.json").read_text())
+    assert (summary["scheduled"], summary["errored"], summary["mean_score"]) == (len(suite_ids()), 0, 1.0)
+    task_dir = next(results.glob("os/terminal-write-file"))
+    assert (task_dir / "trajectory" / "episode.json").exists() and "score 1" in (task_dir / "log.txt").read_text()
+    assert json.loads((task_dir / "trajectory" / "episode.json").read_text())["score"] == 1.0
+
+    # Resume: the finished tasks are kept; one whose result is gone runs again.
+    (task_dir / "result.txt").unlink()
+    again = kimi_agent_eval(solutions.base_url, results)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("(finished earlier)") == len(suite_ids()) - 1
+    assert scores(results)["terminal-write-file"] == 1.0
+
+
+def test_every_task_scores_0_when_the_agent_claims_success_at_once(give_up: StandIn, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    done = kimi_agent_eval(give_up.base_url, results)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert scores(results) == {task_id: 0.0 for task_id in suite_ids()}
+    assert json.loads((results / "summary.json").read_text())["mean_score"] == 0.0
+
+
+def test_errored_tasks_stay_in_the_denominator(solutions: StandIn, tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks" / "os"
+    tasks.mkdir(parents=True)
+    shutil.copy(SUITE / "examples" / "os" / "terminal-arithmetic.json", tasks)
+    broken = json.loads((SUITE / "examples" / "os" / "terminal-make-folders.json").read_text())
+    broken["config"] = [{"type": "execute", "parameters": {}}]  # an empty command: setup fails
+    (tasks / "terminal-make-folders.json").write_text(json.dumps(broken))
+    unknown = dict(broken, id="needs-login", config=[{"type": "login", "parameters": {}}])
+    (tasks / "needs-login.json").write_text(json.dumps(unknown))
+    (tasks / "unreadable.json").write_text("{not json")
+
+    results = tmp_path / "results"
+    done = kimi_agent_eval(solutions.base_url, results, "--tasks", str(tmp_path / "tasks"), "--retries", "1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads((results / "summary.json").read_text())
+    assert (summary["scheduled"], summary["finished"], summary["errored"]) == (4, 1, 3)
+    assert summary["mean_score"] == 0.25
+    errors = {t["task_id"]: t["error"] for t in summary["tasks"] if t["status"] == "errored"}
+    assert "empty command" in errors["terminal-make-folders"]
+    assert "'login' is not implemented" in errors["needs-login"]
+    assert "not loadable" in errors["unreadable"]
+    assert (results / "os" / "terminal-make-folders" / "error.txt").exists()
+    assert not (results / "os" / "terminal-make-folders" / "result.txt").exists()
+    log = (results / "os" / "terminal-make-folders" / "log.txt").read_text()
+    assert "attempt 1" in log and "attempt 2" in log
