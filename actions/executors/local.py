@@ -23,6 +23,9 @@ from actions.models import (
 NON_ASCII_KEY_DELAY_MS = 25
 """xdotool remaps a spare keycode for each character missing from the keymap; with no delay
 the application reads the keymap after it has changed back and drops the character."""
+REPEAT_GAP_SECONDS = 0.02
+"""Pause before a key that repeats the previous one: with none, the release and the next press
+arrive with the same timestamp, which toolkits such as LibreOffice's read as auto-repeat and drop."""
 DRAG_SECONDS = 0.1
 """Drags move over this long: apps ignore a press and release with no motion between."""
 
@@ -104,8 +107,7 @@ class PyAutoGUIExecutor:
             case TypeText():
                 self._type(action.text)
             case Press():
-                for _ in range(action.presses):
-                    gui.press(list(action.keys))
+                self._press_keys(list(action.keys) * action.presses)
             case Hotkey():
                 gui.hotkey(*action.keys)
             case KeyDown():
@@ -121,11 +123,31 @@ class PyAutoGUIExecutor:
             case Done() | Fail():
                 pass
 
+    def _press_keys(self, keys: list[str]) -> None:
+        for index, run in enumerate(runs_without_repeats(keys)):
+            if index:
+                time.sleep(REPEAT_GAP_SECONDS)
+            self.gui.press(run)
+
     def _type(self, text: str) -> None:
         if text.isascii():
-            self.gui.write(text)
+            for index, run in enumerate(runs_without_repeats(list(text))):
+                if index:
+                    time.sleep(REPEAT_GAP_SECONDS)
+                self.gui.write("".join(run))
             return
         if shutil.which("xdotool") is None:
             raise ExecutionError("typing non-ASCII text needs xdotool (apt-get install xdotool)")
         # xdotool reads the text from argv; no shell is involved.
         subprocess.run(["xdotool", "type", "--delay", str(NON_ASCII_KEY_DELAY_MS), "--", text], check=True, timeout=60)
+
+
+def runs_without_repeats(keys: list[str]) -> list[list[str]]:
+    """`keys` cut wherever a key repeats the one before it: ["a","b","b","c"] → [["a","b"],["b","c"]]."""
+    runs: list[list[str]] = []
+    for key in keys:
+        if runs and runs[-1][-1] != key:
+            runs[-1].append(key)
+        else:
+            runs.append([key])
+    return runs

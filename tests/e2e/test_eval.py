@@ -73,7 +73,7 @@ def test_the_suite_has_at_least_12_tasks_each_with_a_solution_for_its_instructio
     for task in loaded.tasks:
         solution = json.loads((SOLUTIONS / f"{task.id}.json").read_text())
         assert solution["instruction"] == task.instruction
-    assert {t.domain for t in loaded.tasks} >= {"os", "text_editor", "chrome"}
+    assert {t.domain for t in loaded.tasks} >= {"os", "text_editor", "chrome", "libreoffice_calc", "libreoffice_writer"}
 
 
 def test_every_task_scores_1_with_its_solution_and_a_rerun_resumes(solutions: StandIn, tmp_path: Path) -> None:

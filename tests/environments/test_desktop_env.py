@@ -87,6 +87,21 @@ def test_typing_pressing_and_hotkeys_reach_a_terminal(env, terminal: Path) -> No
     assert not (terminal / "late.txt").exists()
 
 
+def test_repeated_keys_are_split_so_toolkits_do_not_read_them_as_auto_repeat() -> None:
+    from actions.executors.local import runs_without_repeats
+
+    assert runs_without_repeats(list("See  all")) == [["S", "e"], ["e", " "], [" ", "a", "l"], ["l"]]
+    assert runs_without_repeats(["down", "down", "right"]) == [["down"], ["down", "right"]]
+    assert runs_without_repeats([]) == []
+
+
+def test_repeated_letters_and_presses_all_arrive(env, terminal: Path) -> None:
+    env.perform(Click(at=Point(x=100, y=100, space="screen")))
+    env.perform(TypeText(text="echo 'bookkeeper  aaa' > rep.txt"))
+    env.perform(Press(keys=("left", "left", "end", "enter")))
+    assert wait_for(terminal / "rep.txt") == "bookkeeper  aaa"
+
+
 def test_non_ascii_text_is_typed(env, terminal: Path) -> None:
     env.perform(Click(at=Point(x=100, y=100, space="screen")))
     env.perform(TypeText(text="printf '%s' 'naïve ✓' > utf.txt\n"))
