@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,17 +50,25 @@ class TaskContext:
         return local
 
     def fetch(self, url: str, name: str) -> Path:
-        """The cached copy of `url` (downloaded once, verified on every reuse).
+        """A local copy of `url`: http(s) is downloaded once into the host cache and verified on
+        every reuse; `file://` and paths (relative to the task file) are read where they are.
 
-        `url` is http(s), `file://`, or a path (relative to the task file). The cache key is
-        OSWorld's (uuid5 of the URL, then the file name); a sidecar `.sha256` guards against a
-        truncated or altered cache entry, which is fetched again (or refused when offline).
+        The cache key is OSWorld's (uuid5 of the URL, then the file name); a sidecar `.sha256`
+        guards against a truncated or altered entry, which is fetched again (or refused offline).
         """
+        scheme = urlsplit(url).scheme
+        if scheme in ("file", ""):
+            source = Path(unquote(urlsplit(url).path)) if scheme == "file" else self.resolve_local(url)
+            if not source.is_file():
+                raise FileNotFoundError(f"{url}: no such file")
+            return source
+        if scheme not in ("http", "https"):
+            raise ValueError(f"{url}: only http(s), file:// and paths can be downloaded")
         cached = self.downloads / f"{uuid.uuid5(uuid.NAMESPACE_URL, url)}_{Path(name).name}"
         checksum = cached.with_name(cached.name + ".sha256")
         if cached.exists() and checksum.exists() and _sha256(cached) == checksum.read_text().strip():
             return cached
-        if self.offline and urlsplit(url).scheme in ("http", "https"):
+        if self.offline:
             raise OfflineError(f"offline: {url} is not in the download cache {self.downloads}")
         partial = cached.with_name(cached.name + f".part{os.getpid()}")
         try:
@@ -73,15 +80,6 @@ class TaskContext:
         return cached
 
     def _download(self, url: str, target: Path) -> None:
-        scheme = urlsplit(url).scheme
-        if scheme == "file" or not scheme:
-            source = Path(unquote(urlsplit(url).path)) if scheme == "file" else self.resolve_local(url)
-            if not source.is_file():
-                raise FileNotFoundError(f"{url}: no such file")
-            shutil.copyfile(source, target)
-            return
-        if scheme not in ("http", "https"):
-            raise ValueError(f"{url}: only http(s), file:// and paths can be downloaded")
         last: Exception | None = None
         for _ in range(DOWNLOAD_ATTEMPTS):
             try:

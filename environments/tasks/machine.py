@@ -12,6 +12,7 @@ Model output never reaches this module.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -26,6 +27,8 @@ from environments.tasks.tabs import Tabs
 
 VM_HOME = "/home/user"
 """The home folder of OSWorld's Ubuntu VM, named in most task files."""
+_VM_HOME_PATTERN = re.compile(re.escape(VM_HOME) + r"(?![\w.-])")
+"""/home/user as a whole path component (not the start of /home/username)."""
 COMMAND_TIMEOUT = 120.0
 OPEN_TIMEOUT = 30.0
 
@@ -94,7 +97,7 @@ class LocalMachine:
         home = str(self.home)
         if text == "~" or text.startswith("~/"):
             text = home + text[1:]
-        return text.replace(VM_HOME, home)
+        return _VM_HOME_PATTERN.sub(lambda _: home, text)
 
     def _argv(self, command: Command, shell: bool) -> Command:
         if shell:
@@ -107,15 +110,19 @@ class LocalMachine:
     def execute(self, command: Command, shell: bool = False, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
         argv = self._argv(command, shell)
         try:
-            done = subprocess.run(
-                argv, shell=shell, env=self.env, cwd=self.home, capture_output=True, text=True,
-                errors="replace", timeout=timeout, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(
+                argv, shell=shell, env=self.env, cwd=self.home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, errors="replace", stdin=subprocess.DEVNULL, start_new_session=True,
             )
         except FileNotFoundError as err:
             return CommandResult(127, "", f"{err.filename}: command not found")
-        except subprocess.TimeoutExpired as err:
-            return CommandResult(-1, _text(err.stdout), f"timed out after {timeout:g} s")
-        return CommandResult(done.returncode, done.stdout, done.stderr)
+        try:
+            output, error = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_group(process, grace=0.5)  # the command and everything it started
+            output, _ = process.communicate()
+            return CommandResult(-1, output or "", f"timed out after {timeout:g} s")
+        return CommandResult(process.returncode, output, error)
 
     def launch(self, command: Command, shell: bool = False) -> None:
         argv = self._argv(command, shell)
@@ -145,7 +152,7 @@ class LocalMachine:
         local = Path(self.localize(path))
         if not local.exists():
             raise SetupError(f"open: {path} does not exist")
-        self.launch([*_opener_for(local), str(local)])
+        self.launch([*opener_for(local), str(local)])
         if self.display_env is not None:
             self._wait_for_window((local.name, local.stem))
 
@@ -204,7 +211,7 @@ class LocalMachine:
     def close(self) -> None:
         """Stop every program the task started, with whatever they spawned, and the terminal's tmux server."""
         for process in reversed(self._processes):
-            _stop_group(process)
+            stop_group(process)
         self._processes.clear()
         subprocess.run(["tmux", "-L", self.terminal_session, "kill-server"], env=self.env,
                        capture_output=True, check=False)
@@ -229,7 +236,7 @@ def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
     return argv
 
 
-def _opener_for(path: Path) -> list[str]:
+def opener_for(path: Path) -> list[str]:
     suffix = path.suffix.lower()
     office = {".csv": "--calc", ".ods": "--calc", ".xls": "--calc", ".xlsx": "--calc", ".doc": "--writer",
               ".docx": "--writer", ".odt": "--writer", ".rtf": "--writer", ".odp": "--impress",
@@ -243,21 +250,19 @@ def _opener_for(path: Path) -> list[str]:
     return ["xdg-open"]
 
 
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    return data if isinstance(data, str) else data.decode(errors="replace")
-
-
-def _stop_group(process: subprocess.Popen, grace: float = 3.0) -> None:
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+def stop_group(process: subprocess.Popen, grace: float = 3.0) -> None:
+    """SIGTERM the process group, give it `grace` seconds, then SIGKILL whatever of it is left
+    (children that ignore SIGTERM or outlive their leader included)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     process.wait()

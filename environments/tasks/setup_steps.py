@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from environments.tasks.context import TaskContext
+from environments.tasks.context import OfflineError, TaskContext
 from environments.tasks.machine import CommandResult, SetupError
 from environments.tasks.model import SetupStep
 from environments.tasks.registry import SETUP_STEPS, lookup, setup_step
@@ -25,7 +25,7 @@ def run_steps(steps: list[SetupStep], context: TaskContext) -> None:
         run = lookup(SETUP_STEPS, "setup step", step.type)
         try:
             run(context, dict(step.parameters))
-        except (SetupError, OSError, ValueError, KeyError, TypeError, ConnectionError) as err:
+        except (SetupError, OfflineError, OSError, ValueError, KeyError, TypeError, ConnectionError) as err:
             raise SetupError(f"setup step {index} ({step.type}) failed: {err}") from err
 
 
