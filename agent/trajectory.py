@@ -11,6 +11,7 @@ a torn last line is ignored, and a frame file is written before the line that na
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -27,6 +28,8 @@ TRAJECTORY_FILE = "trajectory.jsonl"
 EPISODE_FILE = "episode.json"
 FRAMES_DIR = "frames"
 FORMAT_VERSION = 1
+SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
+"""Format versions `read_trajectory` can read."""
 
 Outcome = Literal["running", "done", "fail", "max_steps", "timeout", "interrupted", "error"]
 
@@ -190,6 +193,21 @@ class TrajectoryWriter:
         self.close()
 
 
+class TrajectoryVersionError(ValueError):
+    """An episode folder written in a format version this reader does not support."""
+
+    def __init__(self, folder: Path, found: object) -> None:
+        self.folder = folder
+        self.found = found
+        supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        newer = isinstance(found, int) and found > max(SUPPORTED_VERSIONS)
+        advice = "upgrade kimi-desktop-agent to read it" if newer else "no kimi-agent writes that version"
+        super().__init__(
+            f"{folder}: trajectory format_version {found!r} is not supported (this reader supports "
+            f"version {supported}); {advice}"
+        )
+
+
 class Trajectory(BaseModel):
     """An episode folder read back."""
 
@@ -204,8 +222,17 @@ class Trajectory(BaseModel):
 
 
 def read_trajectory(folder: Path) -> Trajectory:
-    """Read an episode folder, up to its last complete step line."""
-    info = EpisodeInfo.model_validate_json((folder / EPISODE_FILE).read_text(encoding="utf-8"))
+    """Read an episode folder, up to its last complete step line.
+
+    Raises `TrajectoryVersionError` when `episode.json` names a format version not in
+    `SUPPORTED_VERSIONS` (a newer writer may have changed what the fields mean).
+    """
+    text = (folder / EPISODE_FILE).read_text(encoding="utf-8")
+    raw = json.loads(text)
+    found = raw.get("format_version", FORMAT_VERSION) if isinstance(raw, dict) else FORMAT_VERSION
+    if isinstance(found, bool) or found not in SUPPORTED_VERSIONS:
+        raise TrajectoryVersionError(folder, found)
+    info = EpisodeInfo.model_validate_json(text)
     steps: list[StepRecord] = []
     torn = 0
     for line in _lines(folder / TRAJECTORY_FILE):
