@@ -25,10 +25,13 @@ from agent.demo import run_demo
 from agent.describe import describe_step
 from agent.doctor import run_checks
 from agent.eval_cli import eval_command
+from agent.grounding_cli import ground_command
 from agent.loop import EpisodeResult
+from agent.replay_cli import record_command, replay_command
 from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
 from agent.tasks_cli import app as tasks_app
 from agent.trajectory import StepRecord
+from agent.trajectory_cli import export_command, view_command
 from environments.browser import BrowserStartError
 from environments.screen import CaptureError
 from environments.xvfb import DesktopStartError
@@ -42,7 +45,6 @@ app = typer.Typer(
 )
 console = Console()
 app.add_typer(tasks_app, name="tasks")
-app.command("eval")(eval_command)
 
 
 def _version(value: bool) -> None:
@@ -224,6 +226,15 @@ def _demo_parse() -> None:
             continue
         console.print_json(json.dumps(step_to_wire(step, Frame.of_size(1920, 1080))["actions"]))
     console.print("\nNo model was used: these are shipped example replies.")
+
+
+# Commands defined in their own modules, listed after run/serve/doctor/demo in --help.
+app.command("eval")(eval_command)
+app.command("ground")(ground_command)
+app.command("view")(view_command)
+app.command("replay")(replay_command)
+app.command("record")(record_command)
+app.command("export")(export_command)
 
 
 def main() -> None:

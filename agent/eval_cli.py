@@ -14,6 +14,7 @@ from rich.table import Table
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
 from agent.evaluate import SUMMARY_FILE, EvalOptions, Summary, TaskResult, run_eval
+from agent.grounding_cli import grounding_eval
 from environments.tasks.load import TaskLoadError
 from environments.tasks.suite import SUITE_INDEX
 
@@ -32,11 +33,17 @@ def eval_command(
     size: Annotated[str, typer.Option(help="Screen size of each virtual desktop / browser viewport, WIDTHxHEIGHT.")] = "1280x800",
     retries: Annotated[int, typer.Option(min=0, help="Reruns of an errored task on a fresh environment.")] = 1,
     offline: Annotated[bool, typer.Option(help="Never download: reference files must already be in the download cache.")] = False,
+    grounding: Annotated[Optional[Path], typer.Option(help="Evaluate grounding on a ScreenSpot-V2/Pro folder instead of tasks (results in RESULTS/grounding).", show_default=False)] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Grounding: requests in flight at once.")] = 8,
+    bbox_format: Annotated[Optional[str], typer.Option(help="Grounding: xywh (ScreenSpot-V2) or xyxy (ScreenSpot-Pro); default from the layout.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Grounding: only the first N samples.")] = None,
 ) -> None:
     """Run OSWorld-format tasks with the agent, score each with its evaluator, and summarise.
 
     Each task gets RESULTS/<domain>/<id>/ with result.txt (its score), log.txt and the trajectory; RESULTS/summary.json counts every scheduled task. Errored tasks are reported apart, never dropped, and rerun on resume.
     """
+    if grounding is not None:
+        grounding_eval(grounding, results / "grounding", base_url, model, api_key, concurrency, bbox_format, limit)
     if env not in ("auto", "xvfb", "browser", "desktop"):
         raise typer.BadParameter("use auto, xvfb, browser or desktop", param_hint="--env")
     try:
