@@ -24,7 +24,7 @@ from agent.backends.vllm_server import DEFAULT_PORT, ServeConfig, VLLMServer
 from agent.demo import run_demo
 from agent.describe import describe_step
 from agent.doctor import run_checks
-from agent.eval_cli import eval_command
+from agent.eval_cli import eval_command, import_command
 from agent.grounding_cli import ground_command
 from agent.loop import EpisodeResult
 from agent.replay_cli import record_command, replay_command
@@ -33,6 +33,7 @@ from agent.tasks_cli import app as tasks_app
 from agent.trajectory import StepRecord
 from agent.trajectory_cli import export_command, view_command
 from environments.browser import BrowserStartError
+from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.xvfb import DesktopStartError
 
@@ -102,7 +103,9 @@ def _print_summary(result: EpisodeResult) -> None:
 @app.command()
 def run(
     instruction: Annotated[str, typer.Argument(help="What the agent should do, in plain words.")],
-    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop; browser: a Chromium page (--url).")] = "desktop",
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop; browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url).")] = "desktop",
+    vm_url: Annotated[Optional[str], typer.Option(help="VM server speaking OSWorld's protocol, e.g. http://192.168.1.5:5000 (--env osworld/waa).")] = None,
+    vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
@@ -123,8 +126,10 @@ def run(
 
     Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Exits 0 when the model reports success.
     """
-    if env not in ("desktop", "xvfb", "browser"):
-        raise typer.BadParameter("use desktop, xvfb or browser", param_hint="--env")
+    if env not in ("desktop", "xvfb", "browser", "osworld", "waa"):
+        raise typer.BadParameter("use desktop, xvfb, browser, osworld or waa", param_hint="--env")
+    if env in ("osworld", "waa") and not vm_url:
+        raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
     if image_format not in ("jpeg", "png", "webp"):
         raise typer.BadParameter("use jpeg, png or webp", param_hint="--image-format")
     try:
@@ -135,11 +140,11 @@ def run(
         instruction=instruction, env=env, base_url=base_url, model=model, api_key=api_key,
         max_steps=max_steps, max_seconds=max_seconds, record=record, monitor=monitor, scale=scale,
         size=(width, height), launch=tuple(launch or ()), url=url, image_format=image_format, resize=resize,
-        temperature=temperature, max_tokens=max_tokens,
+        temperature=temperature, max_tokens=max_tokens, vm_url=vm_url, vm_token=vm_token,
     )
     try:
         result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
-    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError) as err:
+    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError) as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     _print_summary(result)
@@ -230,6 +235,7 @@ def _demo_parse() -> None:
 
 # Commands defined in their own modules, listed after run/serve/doctor/demo in --help.
 app.command("eval")(eval_command)
+app.command("import")(import_command)
 app.command("ground")(ground_command)
 app.command("view")(view_command)
 app.command("replay")(replay_command)

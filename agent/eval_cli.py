@@ -25,7 +25,11 @@ def eval_command(
     tasks: Annotated[Optional[Path], typer.Option(help="A task file, a folder of them, or an index file {domain: \\[ids]} (with --examples). Default: the shipped local suite.", show_default=False)] = None,
     examples: Annotated[Optional[Path], typer.Option(help="Folder an index file's ids resolve in (default: 'examples' beside it).")] = None,
     results: Annotated[Path, typer.Option(help="Where per-task folders and summary.json go; rerunning resumes.")] = Path("results"),
-    env: Annotated[str, typer.Option(help="auto (each task's own 'env' field, default xvfb), xvfb, browser or desktop.")] = "auto",
+    env: Annotated[str, typer.Option(help="auto (each task's own 'env' field, default xvfb), xvfb, browser, desktop, or a VM: osworld, waa.")] = "auto",
+    vm_url: Annotated[Optional[list[str]], typer.Option(help="VM server URL for --env osworld/waa (repeat: one per worker).")] = None,
+    vm_urls_file: Annotated[Optional[Path], typer.Option(help="A file with one VM server URL per line.")] = None,
+    vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM servers.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Tasks run at once, each worker in its own process with its own environment.")] = 1,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint. Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
@@ -37,15 +41,25 @@ def eval_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Grounding: requests in flight at once.")] = 8,
     bbox_format: Annotated[Optional[str], typer.Option(help="Grounding: xywh (ScreenSpot-V2) or xyxy (ScreenSpot-Pro); default from the layout.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Grounding: only the first N samples.")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Run nothing: summarise this results folder (table, and a chart with --out).", show_default=False)] = None,
+    compare: Annotated[Optional[Path], typer.Option(help="With --report: a second results folder to compare task by task.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(help="With --report: write an HTML page with a bar chart and the tables.", show_default=False)] = None,
 ) -> None:
     """Run OSWorld-format tasks with the agent, score each with its evaluator, and summarise.
 
     Each task gets RESULTS/<domain>/<id>/ with result.txt (its score), log.txt and the trajectory; RESULTS/summary.json counts every scheduled task. Errored tasks are reported apart, never dropped, and rerun on resume.
     """
+    if report is not None:
+        raise typer.Exit(show_report(report, compare, out))
     if grounding is not None:
         grounding_eval(grounding, results / "grounding", base_url, model, api_key, concurrency, bbox_format, limit)
-    if env not in ("auto", "xvfb", "browser", "desktop"):
-        raise typer.BadParameter("use auto, xvfb, browser or desktop", param_hint="--env")
+    if env not in ("auto", "xvfb", "browser", "desktop", "osworld", "waa"):
+        raise typer.BadParameter("use auto, xvfb, browser, desktop, osworld or waa", param_hint="--env")
+    urls = list(vm_url or [])
+    if vm_urls_file is not None:
+        urls += [line.strip() for line in vm_urls_file.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    if env in ("osworld", "waa") and len(urls) < workers:
+        raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
     try:
         width, height = (int(n) for n in size.lower().split("x"))
     except ValueError:
@@ -53,6 +67,7 @@ def eval_command(
     options = EvalOptions(
         tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_url=base_url, model=model, api_key=api_key,
         max_steps=max_steps, size=(width, height), retries=retries, offline=offline,
+        workers=workers, vm_urls=tuple(urls), vm_token=vm_token,
     )
     progress = Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
@@ -82,6 +97,76 @@ def eval_command(
     console.print(domain_table(summary))
     console.print(f"summary: {escape(str(results / SUMMARY_FILE))}", highlight=False)
     raise typer.Exit(1 if summary.errored else 0)
+
+
+def show_report(folder: Path, other: Path | None, out: Path | None) -> int:
+    """Print the per-domain table (and differences with `other`); write the HTML page to `out`."""
+    from agent.report import compare, read_results, render_html, rows
+
+    a = read_results(folder)
+    b = read_results(other) if other else None
+    if not a.tasks or (b is not None and not b.tasks):
+        console.print(f"[red]no task results under {escape(str(folder if not a.tasks else other))}[/red]")
+        return 2
+    for label, results in (("A", a), ("B", b)) if b else (("", a),):
+        console.print(f"[bold]{escape(label + ': ' if label else '')}{escape(str(results.folder))}[/bold]", highlight=False)
+        table = Table()
+        for column in ("domain", "tasks", "finished", "errored", "mean score"):
+            table.add_column(column, justify="left" if column == "domain" else "right")
+        for row in rows(results):
+            table.add_row(row.domain, str(row.tasks), str(row.finished), str(row.errored), f"{row.mean:.3f}",
+                          style="bold" if row.domain == "all" else None)
+        console.print(table)
+    if b is not None:
+        differences = compare(a, b)
+        console.print(f"[bold]tasks whose score differs ({len(differences)})[/bold]")
+        table = Table()
+        for column in ("domain", "task", "A", "B"):
+            table.add_column(column)
+        for d in differences:
+            table.add_row(d.domain, d.task_id, "—" if d.a is None else f"{d.a:g}", "—" if d.b is None else f"{d.b:g}")
+        console.print(table)
+    if out is not None:
+        out.write_text(render_html(a, b), encoding="utf-8")
+        console.print(f"report: {escape(str(out))}", highlight=False)
+    return 0
+
+
+def import_command(
+    source: Annotated[Path, typer.Argument(help="A reference-harness result folder: one task's (traj.jsonl, step_*.png, result.txt) or a tree of them.", show_default=False)],
+    dest: Annotated[Path, typer.Argument(help="Where to write: DEST/<domain>/<task id>/trajectory (so view, replay and eval --report read it).", show_default=False)],
+    examples: Annotated[Optional[Path], typer.Option(help="OSWorld's examples folder, to fill in each task's instruction.")] = None,
+    model: Annotated[str, typer.Option(help="Model name to record.")] = "unknown",
+) -> None:
+    """Convert results of OSWorld's own harness into kimi-agent trajectories (and result.txt), without running anything."""
+    import shutil
+
+    from agent.import_osworld import ImportError_, import_reference
+
+    found = sorted({p.parent for p in source.rglob("traj.jsonl")}) if source.is_dir() else []
+    if not found:
+        console.print(f"[red]no traj.jsonl under {escape(str(source))}[/red]")
+        raise typer.Exit(2)
+    failed = 0
+    for folder in found:
+        domain, task_id = folder.parent.name, folder.name
+        instruction = ""
+        if examples is not None and (examples / domain / f"{task_id}.json").exists():
+            import json
+
+            instruction = json.loads((examples / domain / f"{task_id}.json").read_text()).get("instruction", "")
+        target = dest / domain / task_id
+        try:
+            import_reference(folder, target / "trajectory", instruction, model, task_id=task_id, domain=domain)
+        except (ImportError_, OSError, ValueError) as err:
+            console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
+            failed += 1
+            continue
+        if (folder / "result.txt").exists():
+            shutil.copyfile(folder / "result.txt", target / "result.txt")
+        console.print(f"imported {escape(domain)}/{escape(task_id)}", highlight=False)
+    console.print(f"{len(found) - failed} imported, {failed} failed")
+    raise typer.Exit(1 if failed else 0)
 
 
 def _running_rate(summary: Summary) -> str:

@@ -21,7 +21,7 @@ import time
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from agent.trajectory import EpisodeInfo, TrajectoryWriter
 from environments.tasks.load import LoadFailure, load_tasks
 from environments.tasks.model import Task
 
-EnvKind = Literal["auto", "xvfb", "browser", "desktop"]
+EnvKind = Literal["auto", "xvfb", "browser", "desktop", "osworld", "waa"]
 Status = Literal["finished", "errored"]
 RESULT_FILE, ERROR_FILE, LOG_FILE, SUMMARY_FILE = "result.txt", "error.txt", "log.txt", "summary.json"
 
@@ -52,6 +52,10 @@ class EvalOptions:
     retries: int = 1
     offline: bool = False
     serve_log: Path = Path("recordings/vllm-serve.log")
+    workers: int = 1
+    vm_urls: tuple[str, ...] = ()
+    """One VM server per worker for --env osworld/waa."""
+    vm_token: str | None = None
 
 
 @dataclass
@@ -79,31 +83,42 @@ def env_kind(task: Task, requested: EnvKind) -> str:
     return wanted if wanted in ("xvfb", "browser", "desktop") else "xvfb"
 
 
+def make_task_env(kind: str, options: EvalOptions, vm_url: str | None) -> Any:
+    """A fresh environment of `kind` for a worker (imported lazily: pyautogui needs DISPLAY first)."""
+    width, height = options.size
+    if kind in ("osworld", "waa"):
+        from environments.remote.env import RemoteVMEnv
+
+        if not vm_url:
+            raise ValueError(f"--env {kind} needs a VM server URL (--vm-url)")
+        return RemoteVMEnv(vm_url, options.vm_token, flavor=kind)
+    if kind == "browser":
+        from environments.browser import BrowserEnv
+
+        return BrowserEnv(width, height)
+    if kind == "xvfb":
+        from environments.virtual import XvfbEnv
+
+        return XvfbEnv(width, height)
+    from environments.desktop import DesktopEnv
+
+    return DesktopEnv()
+
+
 class TaskWorker:
     """Runs tasks one at a time on environments it owns (one per kind, built on first use and
     rebuilt after an error). A plain object with `run_task`, so other executors can host it."""
 
-    def __init__(self, options: EvalOptions, backend: Backend, config: PolicyConfig) -> None:
+    def __init__(self, options: EvalOptions, backend: Backend, config: PolicyConfig, vm_url: str | None = None) -> None:
         self.options = options
         self.backend = backend
         self.config = config
+        self.vm_url = vm_url
         self._envs: dict[str, Any] = {}
 
     def _env(self, kind: str) -> Any:
         if kind not in self._envs:
-            width, height = self.options.size
-            if kind == "browser":
-                from environments.browser import BrowserEnv
-
-                self._envs[kind] = BrowserEnv(width, height)
-            elif kind == "xvfb":
-                from environments.virtual import XvfbEnv
-
-                self._envs[kind] = XvfbEnv(width, height)
-            else:
-                from environments.desktop import DesktopEnv
-
-                self._envs[kind] = DesktopEnv()
+            self._envs[kind] = make_task_env(kind, self.options, self.vm_url)
         return self._envs[kind]
 
     def _discard(self, kind: str) -> None:
@@ -227,24 +242,33 @@ def run_eval(
     for failure in loaded.failures:
         summary.add(_unloadable(failure))
     options.results.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        backend: Backend | None = None
-        config = policy_config(options.model)
-        worker: TaskWorker | None = None
-        total = len(loaded.tasks)
-        for index, task in enumerate(loaded.tasks):
-            folder = task_folder(options.results, task.domain, task.id)
-            result = finished_result(folder, task)
-            if result is None:
-                if worker is None:
-                    backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
-                    worker = TaskWorker(options, backend, config)
-                    stack.callback(worker.close)
-                on_start(task, index, total)
-                result = worker.run_task(task, folder)
-            summary.add(result)
-            on_result(result, summary)
-            _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
+    pending: list[Task] = []
+
+    def record(result: TaskResult) -> None:
+        summary.add(result)
+        on_result(result, summary)
+        _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
+
+    for task in loaded.tasks:
+        done = finished_result(task_folder(options.results, task.domain, task.id), task)
+        if done is not None:
+            record(done)
+        else:
+            pending.append(task)
+    if pending:
+        with ExitStack() as stack:
+            backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
+            config = policy_config(options.model)
+            if options.workers > 1:
+                from agent.eval_pool import run_pool
+
+                run_pool(replace(options, base_url=backend.base_url), pending, on_start, record)
+            else:
+                worker = TaskWorker(options, backend, config, options.vm_urls[0] if options.vm_urls else None)
+                stack.callback(worker.close)
+                for index, task in enumerate(pending):
+                    on_start(task, index, len(pending))
+                    record(worker.run_task(task, task_folder(options.results, task.domain, task.id)))
     _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
 

@@ -19,7 +19,7 @@ from agent.trajectory import EpisodeInfo, StepRecord, TrajectoryWriter
 from environments.encode import EncodedImage, ImageFormat, encode_image, resize_for_model
 from environments.screen import Screenshot, frame_for
 
-EnvName = Literal["desktop", "xvfb", "browser"]
+EnvName = Literal["desktop", "xvfb", "browser", "osworld", "waa"]
 DEFAULT_RECORDINGS = Path("recordings")
 
 
@@ -43,6 +43,8 @@ class RunOptions:
     temperature: float | None = None
     max_tokens: int | None = None
     serve_log: Path = field(default=Path("recordings/vllm-serve.log"))
+    vm_url: str | None = None
+    vm_token: str | None = None
 
 
 def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -> Perception:
@@ -57,6 +59,12 @@ def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -
 
 def make_env(options: RunOptions):
     """The environment `options` asks for (imported here: pyautogui needs DISPLAY first)."""
+    if options.env in ("osworld", "waa"):
+        from environments.remote.env import RemoteVMEnv
+
+        if not options.vm_url:
+            raise ValueError(f"--env {options.env} needs --vm-url")
+        return RemoteVMEnv(options.vm_url, options.vm_token, flavor=options.env)
     if options.env == "browser":
         from environments.browser import BrowserEnv
 

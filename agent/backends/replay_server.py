@@ -30,8 +30,9 @@ class ReplayServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], backend: ReplayBackend | SolutionBook | str, model: str,
-                 request_log: Path | None, fail_first: int) -> None:
+                 request_log: Path | None, fail_first: int, latency: float = 0.0) -> None:
         super().__init__(address, _Handler)
+        self.latency = latency
         self.backend = backend
         self.model = model
         self.request_log = request_log
@@ -81,6 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ReplayExhausted as err:
                 self._error(HTTPStatus.GONE, str(err))
                 return
+        time.sleep(self.server.latency)  # outside the lock: concurrent requests wait side by side
         self._json(HTTPStatus.OK, {
             "id": f"replay-{time.time_ns()}",
             "object": "chat.completion",
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="replay", help="the model id to report")
     parser.add_argument("--log-requests", type=Path, help="append each request (image data elided) to this JSONL file")
     parser.add_argument("--fail-first", type=int, default=0, help="answer 503 to the first N chat requests")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer (a model's think time)")
     args = parser.parse_args(argv)
     backend: ReplayBackend | SolutionBook | str
     if args.solutions:
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         backend = ReplayBackend(load_replies(args.script or args.trajectory))
         what = f"{len(backend.replies)} recorded replies"
-    server = ReplayServer((args.host, args.port), backend, args.model, args.log_requests, args.fail_first)
+    server = ReplayServer((args.host, args.port), backend, args.model, args.log_requests, args.fail_first, args.latency)
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)
     print(f"REPLAY server: answers {what}; no model is used", file=sys.stderr, flush=True)

@@ -1,0 +1,183 @@
+"""A typed client for the OSWorld / WindowsAgentArena VM-server protocol (see OSWORLD.md).
+
+Every route has a method; every answer is checked. Connection failures and timeouts are
+retried a bounded number of times, then raised as `VMUnreachable`; an answer that is not what
+the protocol says is `VMProtocolError`. A bearer token is sent when given (our server
+requires one beyond loopback; OSWorld's ignores it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+DEFAULT_TIMEOUT = 60.0
+RETRIES = 3
+BACKOFF = 0.5
+
+
+class VMError(RuntimeError):
+    """The VM server could not do what was asked."""
+
+
+class VMUnreachable(VMError):
+    """No answer from the VM server after the allowed retries."""
+
+
+class VMProtocolError(VMError):
+    """The VM server answered with an error status or a body the protocol does not allow."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ExecuteResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str = "success"
+    output: str = ""
+    error: str = ""
+    returncode: int = 0
+
+
+class ScreenSize(BaseModel):
+    width: int
+    height: int
+
+
+class VMClient:
+    """One VM server at `base_url` (e.g. http://192.168.1.5:5000)."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 retries: int = RETRIES) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, route: str, ok_statuses: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(method, route, **kwargs)
+            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as err:
+                last = err
+                time.sleep(BACKOFF * 2**attempt)
+                continue
+            if response.status_code in ok_statuses:
+                return response
+            if response.status_code in (502, 503, 504) and attempt < self.retries:
+                time.sleep(BACKOFF * 2**attempt)
+                continue
+            raise VMProtocolError(f"{method} {route}: HTTP {response.status_code}: {_message(response)}",
+                                  response.status_code)
+        raise VMUnreachable(f"{self.base_url}{route}: no answer after {self.retries + 1} attempts ({last})")
+
+    def _json(self, method: str, route: str, model: type[BaseModel] | None = None, **kwargs: Any) -> Any:
+        response = self._request(method, route, **kwargs)
+        try:
+            data = response.json()
+            return model.model_validate(data) if model else data
+        except (json.JSONDecodeError, ValidationError) as err:
+            raise VMProtocolError(f"{method} {route}: unexpected answer: {err}") from None
+
+    # --- observation -------------------------------------------------------------------------
+    def screenshot(self) -> bytes:
+        """PNG of the whole screen."""
+        data = self._request("GET", "/screenshot").content
+        if not data.startswith(b"\x89PNG"):
+            raise VMProtocolError("GET /screenshot: the answer is not a PNG")
+        return data
+
+    def screen_size(self) -> ScreenSize:
+        return self._json("POST", "/screen_size", ScreenSize)
+
+    def platform(self) -> str:
+        return self._request("GET", "/platform").text.strip()
+
+    def cursor_position(self) -> tuple[int, int]:
+        x, y = self._json("GET", "/cursor_position")
+        return int(x), int(y)
+
+    def accessibility(self) -> str | None:
+        return self._json("GET", "/accessibility").get("AT")
+
+    def terminal(self) -> str | None:
+        return self._json("GET", "/terminal").get("output")
+
+    # --- running things ----------------------------------------------------------------------
+    def execute(self, command: str | list[str], shell: bool = False, route: str = "/setup/execute") -> ExecuteResult:
+        """Run a command and wait; a non-zero exit is a result, not an error."""
+        response = self._request("POST", route, ok_statuses=(200, 500), json={"command": command, "shell": shell})
+        try:
+            data = response.json()
+        except json.JSONDecodeError:
+            raise VMProtocolError(f"POST {route}: answer is not JSON") from None
+        if response.status_code == 500 or data.get("status") == "error":
+            raise VMProtocolError(f"POST {route}: {data.get('message') or data.get('error') or data}", response.status_code)
+        try:
+            return ExecuteResult.model_validate(data)
+        except ValidationError as err:
+            raise VMProtocolError(f"POST {route}: unexpected answer: {err}") from None
+
+    def run_pyautogui(self, code: str) -> ExecuteResult:
+        """Run generated pyautogui source the way OSWorld's harness does."""
+        from actions.executors.remote import PREFIX
+
+        result = self.execute(["python", "-c", PREFIX + code], route="/execute")
+        if result.returncode != 0:
+            raise VMProtocolError(f"the action's code failed on the VM: {result.error.strip()[-500:]}")
+        return result
+
+    def launch(self, command: str | list[str], shell: bool = False) -> None:
+        self._request("POST", "/setup/launch", json={"command": command, "shell": shell})
+
+    def open_file(self, path: str) -> None:
+        self._request("POST", "/setup/open_file", json={"path": path})
+
+    def window(self, action: str, name: str, strict: bool = False, by_class: bool = False) -> None:
+        """`action` is activate or close (/setup/activate_window, /setup/close_window)."""
+        self._request("POST", f"/setup/{action}_window", json={"window_name": name, "strict": strict, "by_class": by_class})
+
+    def run_python(self, code: str) -> dict[str, Any]:
+        return self._json("POST", "/run_python", json={"code": code})
+
+    # --- files -------------------------------------------------------------------------------
+    def upload(self, path: str, data: bytes) -> None:
+        name = path.replace("\\", "/").rsplit("/", 1)[-1] or "file"
+        self._request("POST", "/setup/upload", data={"file_path": path}, files={"file_data": (name, data)})
+
+    def download_file(self, url: str, path: str) -> None:
+        self._request("POST", "/setup/download_file", json={"url": url, "path": path})
+
+    def file(self, path: str) -> bytes | None:
+        """The file's bytes, or None when the VM has no such file."""
+        response = self._request("POST", "/file", ok_statuses=(200, 404), data={"file_path": path})
+        return response.content if response.status_code == 200 else None
+
+    def list_directory(self, path: str) -> dict[str, Any]:
+        return self._json("POST", "/list_directory", json={"path": path})["directory_tree"]
+
+    def desktop_path(self) -> str:
+        return self._json("POST", "/desktop_path")["desktop_path"]
+
+    # --- WindowsAgentArena -------------------------------------------------------------------
+    def waa_reset(self) -> None:
+        """WindowsAgentArena's reset: close every window, remove the task files."""
+        self._request("POST", "/setup/close_all")
+        self._request("POST", "/setup/clear_task_files")
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except json.JSONDecodeError:
+        return response.text[:300]
+    return str(data.get("message") or data.get("error") or data)[:300] if isinstance(data, dict) else str(data)[:300]

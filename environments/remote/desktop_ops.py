@@ -1,0 +1,97 @@
+"""What the VM server does on its own X session: screenshots with the pointer drawn in, windows,
+opening files, commands' argv. Every process runs with argv lists; nothing goes through a shell
+unless the request asks for one."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from environments.tasks.machine import opener_for, stop_group
+
+__all__ = ["argv", "close_all_windows", "open_and_wait", "pointer", "screen_size", "screenshot_png", "stop_group",
+           "tree", "window"]
+
+OPEN_TIMEOUT = 30.0
+CURSOR = [(0, 0), (0, 17), (4, 13), (7, 20), (10, 19), (7, 12), (12, 12)]
+"""An arrow pointer, as OSWorld's screenshots show one."""
+
+
+def argv(command: str | list[str]) -> list[str]:
+    """A request's command as argv: `python`/`python3` mean this server's interpreter (which has
+    pyautogui, as OSWorld's VMs do), and `~` is expanded, as the reference server does."""
+    import shlex
+
+    parts = shlex.split(command) if isinstance(command, str) else list(command)
+    if parts and parts[0] in ("python", "python3"):
+        parts[0] = sys.executable
+    return [os.path.expanduser(p) if p.startswith("~") else p for p in parts]
+
+
+def _xlib_root() -> Any:
+    from Xlib import display
+
+    return display.Display().screen().root
+
+
+def pointer() -> tuple[int, int]:
+    data = _xlib_root().query_pointer()
+    return data.root_x, data.root_y
+
+
+def screen_size() -> tuple[int, int]:
+    geometry = _xlib_root().get_geometry()
+    return geometry.width, geometry.height
+
+
+def screenshot_png() -> bytes:
+    import mss
+
+    with mss.MSS() as capture:
+        shot = capture.grab(capture.monitors[0])
+    image = Image.frombytes("RGB", shot.size, shot.rgb)
+    x, y = pointer()
+    ImageDraw.Draw(image).polygon([(x + dx, y + dy) for dx, dy in CURSOR], fill="white", outline="black")
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def window(action: str, name: str, strict: bool, by_class: bool) -> None:
+    flag = {"activate": "-a", "close": "-c"}[action]
+    done = subprocess.run(["wmctrl", *(["-F"] if strict else []), *(["-x"] if by_class else []), flag, name],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"no window {name!r}")
+
+
+def close_all_windows() -> None:
+    listed = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout
+    for line in listed.splitlines():
+        subprocess.run(["wmctrl", "-ic", line.split()[0]], check=False)
+
+
+def open_and_wait(path: Path) -> None:
+    subprocess.Popen([*opener_for(path), str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while time.monotonic() < deadline:
+        titles = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout.lower()
+        if path.name.lower() in titles or path.stem.lower() in titles:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no window for {path.name} within {OPEN_TIMEOUT:g} s")
+
+
+def tree(path: Path, depth: int = 8) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "directory" if path.is_dir() else "file", "name": path.name}
+    if path.is_dir() and depth > 0:
+        node["children"] = [tree(child, depth - 1) for child in sorted(path.iterdir()) if not child.is_symlink()]
+    return node

@@ -1,0 +1,90 @@
+"""`RemoteVMEnv` (`KimiOSWorld-v0`): a VM driven through OSWorld's VM-server protocol.
+
+Screenshots come from `/screenshot`; actions go to `/execute` as pyautogui source generated
+from the typed action (never from model text); tasks' setup and evaluation run against the
+VM. With `flavor="waa"`, reset first asks the VM to close every window and clear the task
+files, as WindowsAgentArena does instead of reverting a snapshot.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image
+
+from actions.executors.remote import CodeExecutor
+from environments.base import ScreenEnv, SettleInfo
+from environments.remote.client import VMClient
+from environments.remote.machine import RemoteMachine
+from environments.screen import Monitor, Screenshot
+
+SETTLE_INTERVAL = 0.1
+SETTLE_MAX_SECONDS = 5.0
+
+
+class RemoteVMEnv(ScreenEnv):
+    def __init__(
+        self,
+        vm_url: str,
+        token: str | None = None,
+        flavor: Literal["osworld", "waa"] = "osworld",
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.client = VMClient(vm_url, token)
+        self.flavor = flavor
+        size = self.client.screen_size()
+        self.screen_size = (size.width, size.height)
+        png = self.client.screenshot()
+        image = Image.open(io.BytesIO(png))
+        scale = image.width / size.width if size.width else 1.0
+        self._monitor = Monitor(0, 0, 0, image.width, image.height, scale)
+        self._last_png = png
+        super().__init__(image.width, image.height, CodeExecutor(self._run_code), max_steps, render_mode)
+
+    def _run_code(self, code: str) -> None:
+        self.client.run_pyautogui(code)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        if self.flavor == "waa":
+            self.client.waa_reset()
+        return super().reset(seed=seed, options=options)
+
+    def _task_machine(self, home: Path, cache: Path) -> RemoteMachine:
+        return RemoteMachine(self.client, cache, self.screen_size)
+
+    def _decode(self, png: bytes) -> Screenshot:
+        return Screenshot(Image.open(io.BytesIO(png)).convert("RGB"), self._monitor, time.time())
+
+    def _initial_frame(self) -> Screenshot:
+        self._last_png = self.client.screenshot()
+        return self._decode(self._last_png)
+
+    def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
+        """Screenshots until two in a row are identical (capped); the VM draws the pointer in."""
+        started = time.monotonic()
+        before = self._last_png
+        grab = time.perf_counter()
+        previous = self.client.screenshot()
+        capture = time.perf_counter() - grab
+        frames, stable = 1, False
+        while time.monotonic() - started < SETTLE_MAX_SECONDS:
+            time.sleep(SETTLE_INTERVAL)
+            grab = time.perf_counter()
+            current = self.client.screenshot()
+            capture = time.perf_counter() - grab
+            frames += 1
+            if current == previous:
+                stable = True
+                break
+            previous = current
+        self._last_png = previous
+        info = SettleInfo(seconds=time.monotonic() - started, frames=frames, stable=stable, changed=previous != before)
+        return self._decode(previous), info, capture
+
+    def close(self) -> None:
+        super().close()
+        self.client.close()

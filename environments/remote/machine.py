@@ -1,0 +1,73 @@
+"""`RemoteMachine`: the `Machine` that task setup steps and getters use, over a VM server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from environments.remote.client import VMClient, VMError
+from environments.tasks.machine import COMMAND_TIMEOUT, Command, CommandResult, SetupError
+from environments.tasks.tabs import DevToolsTabs, Tabs
+
+CHROME_DEVTOOLS_PORT = 9222
+"""Where OSWorld's VMs expose Chrome's DevTools (socat forwards it to Chrome's own port)."""
+
+
+@dataclass
+class RemoteMachine:
+    """Paths are the VM's own (no mapping); Chrome is reached on the VM's DevTools port."""
+
+    client: VMClient
+    cache_dir: Path
+    screen_size: tuple[int, int]
+    password: str = "password"
+
+    def localize(self, text: str) -> str:
+        return text
+
+    def execute(self, command: Command, shell: bool = False, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+        result = self.client.execute(command, shell=shell)
+        return CommandResult(result.returncode, result.output, result.error)
+
+    def launch(self, command: Command, shell: bool = False) -> None:
+        self.client.launch(command, shell=shell)
+
+    def open(self, path: str) -> None:
+        try:
+            self.client.open_file(path)
+        except VMError as err:
+            raise SetupError(f"open {path}: {err}") from err
+
+    def upload(self, source: Path, path: str) -> None:
+        self.client.upload(path, source.read_bytes())
+
+    def read_file(self, path: str) -> bytes | None:
+        return self.client.file(path)
+
+    def window_command(self, action: str, name: str, strict: bool = False, by_class: bool = False) -> None:
+        try:
+            self.client.window(action, name, strict, by_class)
+        except VMError as err:
+            raise SetupError(f"{action}_window {name!r}: {err}") from err
+
+    def terminal_output(self) -> str | None:
+        return self.client.terminal()
+
+    def accessibility_tree(self) -> str | None:
+        return self.client.accessibility()
+
+    def tabs(self) -> Tabs:
+        host = urlsplit(self.client.base_url).hostname or "127.0.0.1"
+        return DevToolsTabs(f"http://{host}:{CHROME_DEVTOOLS_PORT}")
+
+    def now(self) -> datetime:
+        answer = self.client.run_python("from datetime import datetime; print(datetime.now().astimezone().isoformat())")
+        try:
+            return datetime.fromisoformat(str(answer.get("output", "")).strip())
+        except ValueError:
+            return datetime.now().astimezone()
+
+    def close(self) -> None:
+        """The VM's state is reset by its snapshot (OSWorld) or by WAA's reset routes, not here."""

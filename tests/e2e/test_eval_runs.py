@@ -1,0 +1,140 @@
+"""`kimi-agent eval` beyond one worker: parallel workers, killing and resuming, reports, and
+importing results of OSWorld's own harness. The model is a REPLAY stand-in (no model)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from agent.trajectory import read_trajectory
+from environments.tasks.suite import SOLUTIONS, SUITE
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROME = SUITE / "examples" / "chrome"
+
+
+@pytest.fixture
+def slow_model() -> Iterator[str]:
+    """The suite's solutions, each answer after 0.4 s (a stand-in for a model's think time)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(SOLUTIONS), "--port", "0",
+         "--latency", "0.4"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    yield server.stdout.readline().split()[-1] + "/v1"
+    server.terminate()
+    server.wait()
+    server.stdout.close()
+
+
+def eval_args(base_url: str, results: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "agent", "eval", "--base-url", base_url, "--model", "replay", "--results",
+            str(results), *extra]
+
+
+def scores(results: Path) -> dict[str, float]:
+    return {f.parent.name: float(f.read_text()) for f in results.glob("*/*/result.txt")}
+
+
+@pytest.mark.browser
+@pytest.mark.desktop
+def test_several_workers_score_the_suite_like_one(slow_model: str, tmp_path: Path) -> None:
+    done = subprocess.run(eval_args(slow_model, tmp_path / "r", "--workers", "3"), cwd=ROOT, capture_output=True,
+                          text=True, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ids = {p.stem for p in SUITE.glob("examples/*/*.json")}
+    assert scores(tmp_path / "r") == dict.fromkeys(ids, 1.0)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert (summary["scheduled"], summary["errored"]) == (len(ids), 0)
+
+
+@pytest.mark.browser
+def test_killing_eval_at_any_point_loses_nothing_and_resume_redoes_only_the_rest(slow_model: str, tmp_path: Path) -> None:
+    results = tmp_path / "r"
+    kept: dict[str, float] = {}
+    for delay in (1.5, 3.0, 4.5):
+        process = subprocess.Popen(eval_args(slow_model, results, "--tasks", str(CHROME)), cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        now = scores(results)
+        assert all(now[k] == v for k, v in kept.items())  # a finished result is never lost or changed
+        assert all(v == 1.0 for v in now.values())
+        kept = now
+    stamps = {k: (results / "chrome" / k / "result.txt").stat().st_mtime_ns for k in kept}
+    done = subprocess.run(eval_args(slow_model, results, "--tasks", str(CHROME)), cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert scores(results) == {p.stem: 1.0 for p in CHROME.glob("*.json")}
+    assert done.stdout.count("(finished earlier)") == len(kept)
+    assert all((results / "chrome" / k / "result.txt").stat().st_mtime_ns == t for k, t in stamps.items())
+
+
+def write_result(results: Path, domain: str, task_id: str, score: float | None, error: str = "") -> None:
+    folder = results / domain / task_id
+    folder.mkdir(parents=True)
+    (folder / "log.txt").write_text("log\n")
+    if score is None:
+        (folder / "error.txt").write_text(error + "\n")
+    else:
+        (folder / "result.txt").write_text(f"{score}\n")
+
+
+def test_report_tables_chart_and_comparison(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_result(a, "os", "t1", 1.0)
+    write_result(a, "os", "t2", 0.0)
+    write_result(a, "chrome", "t3", None, "VMUnreachable: no answer")
+    write_result(b, "os", "t1", 1.0)
+    write_result(b, "os", "t2", 1.0)
+    write_result(b, "chrome", "t3", 0.5)
+    out = tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "agent", "eval", "--report", str(a), "--compare", str(b), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "tasks whose score differs (2)" in done.stdout
+    lines = [line for line in done.stdout.splitlines() if "│ all" in line]
+    assert "0.333" in lines[0] and "0.833" in lines[1]  # errored tasks stay in the denominator
+    html = out.read_text()
+    assert "<svg" in html and "t2" in html and "t3" in html
+
+
+def test_reference_harness_results_import_into_trajectories(tmp_path: Path) -> None:
+    source = tmp_path / "pyautogui" / "screenshot" / "some-model" / "os" / "task-1"
+    source.mkdir(parents=True)
+    lines = [
+        {"step_num": 1, "action_timestamp": "20261125@101500", "action": "pyautogui.click(640, 400)",
+         "response": "I click the middle.", "reward": 0, "done": False, "info": {}, "screenshot_file": "step_1_20261125@101500.png"},
+        {"step_num": 2, "action_timestamp": "20261125@101505", "action": "pyautogui.typewrite('ls')\npyautogui.press('enter')",
+         "response": "I list files.", "reward": 0, "done": False, "info": {}, "screenshot_file": "step_2_20261125@101505.png"},
+        {"step_num": 3, "action_timestamp": "20261125@101510", "action": "DONE", "response": "Done.", "reward": 0,
+         "done": True, "info": {}, "screenshot_file": "step_3_20261125@101510.png"},
+    ]
+    (source / "traj.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    for n, colour in ((1, "red"), (2, "green"), (3, "blue")):
+        Image.new("RGB", (1280, 800), colour).save(source / lines[n - 1]["screenshot_file"])
+    (source / "result.txt").write_text("1.0\n")
+    dest = tmp_path / "imported"
+    done = subprocess.run([sys.executable, "-m", "agent", "import", str(tmp_path / "pyautogui"), str(dest)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trajectory = read_trajectory(dest / "os" / "task-1" / "trajectory")
+    assert trajectory.info.score == 1.0 and trajectory.info.outcome == "done"
+    assert [[a.type for a in s.actions] for s in trajectory.steps] == [["click"], ["type", "press"], ["done"]]
+    assert trajectory.steps[0].coordinates[0].screen == (640, 400)
+    # The model saw the screen saved after the previous step.
+    assert Image.open(trajectory.frame_path(trajectory.steps[1])).getpixel((5, 5)) == (255, 0, 0)
+    assert (dest / "os" / "task-1" / "result.txt").read_text() == "1.0\n"
+    page = subprocess.run([sys.executable, "-m", "agent", "view", str(dest / "os" / "task-1"), "--out", str(tmp_path / "v.html")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert page.returncode == 0, page.stdout + page.stderr
+    assert "I list files." in (tmp_path / "v.html").read_text()
