@@ -34,6 +34,8 @@ def eval_command(
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Step budget per task (OSWorld's harnesses use 15, 50 or 100).")] = 15,
+    temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
     size: Annotated[str, typer.Option(help="Screen size of each virtual desktop / browser viewport, WIDTHxHEIGHT.")] = "1280x800",
     retries: Annotated[int, typer.Option(min=0, help="Reruns of an errored task on a fresh environment.")] = 1,
     offline: Annotated[bool, typer.Option(help="Never download: reference files must already be in the download cache.")] = False,
@@ -67,19 +69,26 @@ def eval_command(
     options = EvalOptions(
         tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_url=base_url, model=model, api_key=api_key,
         max_steps=max_steps, size=(width, height), retries=retries, offline=offline,
-        workers=workers, vm_urls=tuple(urls), vm_token=vm_token,
+        workers=workers, vm_urls=tuple(urls), vm_token=vm_token, temperature=temperature, max_tokens=max_tokens,
     )
     progress = Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
         TimeElapsedColumn(), console=console, transient=True,
     )
     bar = progress.add_task("", total=None)
+    running: set[str] = set()
+    counted: list[int] = []  # results reported so far
 
     def started(task, index: int, total: int) -> None:
-        progress.update(bar, total=total, description=f"running {task.domain}/{task.id}")
+        running.add(task.id)
+        if index == 0:  # finished tasks of an earlier run were reported first
+            progress.update(bar, total=len(counted) + total)
+        progress.update(bar, description=f"{len(running)} running; latest {task.domain}/{task.id}")
 
     def finished(result: TaskResult, summary: Summary) -> None:
-        progress.update(bar, completed=len(summary.tasks), description=_running_rate(summary))
+        counted.append(1)
+        running.discard(result.task_id)
+        progress.update(bar, completed=len(summary.tasks), description=f"{len(running)} running; " + _running_rate(summary))
         progress.console.print(_result_line(result), highlight=False)
 
     try:

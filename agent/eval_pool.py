@@ -33,7 +33,7 @@ def _worker_main(options: EvalOptions, vm_url: str | None, tasks: Any, results: 
     with ExitStack() as stack:
         backend = OpenAICompatBackend(options.base_url or "", options.model, api_key=options.api_key)
         stack.callback(backend.close)
-        worker = TaskWorker(options, backend, policy_config(options.model), vm_url)
+        worker = TaskWorker(options, backend, policy_config(options.model, options.temperature, options.max_tokens), vm_url)
         stack.callback(worker.close)
         while (item := tasks.get()) is not None:
             task, folder = item

@@ -52,6 +52,8 @@ class EvalOptions:
     retries: int = 1
     offline: bool = False
     serve_log: Path = Path("recordings/vllm-serve.log")
+    temperature: float | None = None
+    max_tokens: int | None = None
     workers: int = 1
     vm_urls: tuple[str, ...] = ()
     """One VM server per worker for --env osworld/waa."""
@@ -258,7 +260,7 @@ def run_eval(
     if pending:
         with ExitStack() as stack:
             backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
-            config = policy_config(options.model)
+            config = policy_config(options.model, options.temperature, options.max_tokens)
             if options.workers > 1:
                 from agent.eval_pool import run_pool
 

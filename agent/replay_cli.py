@@ -32,16 +32,19 @@ from agent.reenact import (
 from agent.runner import RunOptions, make_env
 from agent.similarity import DEFAULT_THRESHOLD
 from environments.browser import BrowserStartError
+from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.xvfb import DesktopStartError
 
 console = Console(soft_wrap=True)
-START_ERRORS = (DesktopStartError, BrowserStartError, CaptureError, ActionError, OSError)
+START_ERRORS = (DesktopStartError, BrowserStartError, CaptureError, ActionError, OSError, VMError, ValueError)
 
 
 def replay_command(
     trajectory: Annotated[Path, typer.Argument(help="Episode folder (holding episode.json), or a --record folder with one episode.")],
-    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url).")] = "desktop",
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url).")] = "desktop",
+    vm_url: Annotated[str | None, typer.Option(help="VM server speaking OSWorld's protocol (--env osworld/waa).")] = None,
+    vm_token: Annotated[str | None, typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
     url: Annotated[str | None, typer.Option(help="Page the browser opens first (required with --env browser).")] = None,
     size: Annotated[str | None, typer.Option(help="xvfb screen / browser viewport, WIDTHxHEIGHT. Default: the recorded screen's size.")] = None,
     launch: Annotated[list[str] | None, typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
@@ -58,8 +61,10 @@ def replay_command(
 
     Before a step, the live screen is compared with the frame recorded before it; a step below --threshold has diverged. Actions are replayed as recorded, never re-grounded. Exit status: 0 every step matched and ran, 3 stopped at a divergence, 1 diverged steps were warned about or an action failed, 2 cannot start.
     """
-    if env not in ("desktop", "xvfb", "browser"):
-        raise typer.BadParameter("use desktop, xvfb or browser", param_hint="--env")
+    if env not in ("desktop", "xvfb", "browser", "osworld", "waa"):
+        raise typer.BadParameter("use desktop, xvfb, browser, osworld or waa", param_hint="--env")
+    if env in ("osworld", "waa") and not vm_url:
+        raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
     if on_divergence not in ("stop", "warn"):
         raise typer.BadParameter("use stop or warn", param_hint="--on-divergence")
     if env == "browser" and url is None:
@@ -82,6 +87,7 @@ def replay_command(
     run_options = RunOptions(
         instruction=episode.info.instruction, env=env, monitor=monitor, scale=first.scale,
         size=_size(size) or (first.logical_width, first.logical_height), launch=tuple(launch or ()), url=url or "about:blank",
+        vm_url=vm_url, vm_token=vm_token,
     )
     try:
         environment = make_env(run_options)

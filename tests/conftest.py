@@ -15,6 +15,14 @@ import pytest
 from environments.xvfb import VirtualDesktop
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run with a fresh, empty HOME: terminals they start read no user shell start-up files
+    (a pyenv or conda hook there can stall every new shell), and caches stay out of the real home."""
+    import tempfile
+
+    os.environ["HOME"] = tempfile.mkdtemp(prefix="kimi-tests-home-")
+
+
 @pytest.fixture(scope="session")
 def x_display() -> Iterator[VirtualDesktop]:
     desktop = VirtualDesktop(1280, 800).start()

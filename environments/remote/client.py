@@ -149,6 +149,31 @@ class VMClient:
     def run_python(self, code: str) -> dict[str, Any]:
         return self._json("POST", "/run_python", json={"code": code})
 
+    def run_bash_script(self, script: str, timeout: float = 120, working_dir: str | None = None) -> ExecuteResult:
+        return self._json("POST", "/run_bash_script", ExecuteResult,
+                          json={"script": script, "timeout": timeout, "working_dir": working_dir})
+
+    def execute_with_verification(self, command: str | list[str], verification: dict[str, Any], shell: bool = False,
+                                  max_wait_time: float = 10, check_interval: float = 1.0) -> dict[str, Any]:
+        return self._json("POST", "/execute_with_verification", json={
+            "command": command, "shell": shell, "verification": verification,
+            "max_wait_time": max_wait_time, "check_interval": check_interval})
+
+    def window_size(self, app_class_name: str) -> ScreenSize:
+        return self._json("POST", "/window_size", ScreenSize, data={"app_class_name": app_class_name})
+
+    def wallpaper(self) -> bytes:
+        return self._request("POST", "/wallpaper").content
+
+    def change_wallpaper(self, path: str) -> None:
+        self._request("POST", "/setup/change_wallpaper", json={"path": path})
+
+    def start_recording(self) -> None:
+        self._request("POST", "/start_recording")
+
+    def end_recording(self) -> bytes:
+        return self._request("POST", "/end_recording").content
+
     # --- files -------------------------------------------------------------------------------
     def upload(self, path: str, data: bytes) -> None:
         name = path.replace("\\", "/").rsplit("/", 1)[-1] or "file"
@@ -171,8 +196,45 @@ class VMClient:
     # --- WindowsAgentArena -------------------------------------------------------------------
     def waa_reset(self) -> None:
         """WindowsAgentArena's reset: close every window, remove the task files."""
-        self._request("POST", "/setup/close_all")
-        self._request("POST", "/setup/clear_task_files")
+        self.close_all()
+        self._request("POST", "/setup/clear_task_files", json={})
+
+    def close_all(self) -> None:
+        self._request("POST", "/setup/close_all", json={})
+
+    def create_folder(self, path: str) -> None:
+        self._request("POST", "/setup/create_folder", json={"path": path})
+
+    def create_file(self, path: str, content: str = "") -> None:
+        self._request("POST", "/setup/create_file", json={"path": path, "content": content})
+
+    def recycle(self, path: str) -> None:
+        self._request("POST", "/setup/recycle", json={"path": path})
+
+    def file_exists(self, path: str) -> bool:
+        return bool(self._json("POST", "/file_exists", json={"path": path}).get("exists"))
+
+    def folder_exists(self, path: str) -> bool:
+        return bool(self._json("POST", "/folder_exists", json={"path": path}).get("exists"))
+
+    def documents_path(self) -> str:
+        return self._json("POST", "/documents_path")["documents_path"]
+
+    def probe(self) -> bool:
+        """True when the server answers its health route (WAA's /probe)."""
+        try:
+            self._request("GET", "/probe")
+        except VMError:
+            return False
+        return True
+
+    def obs_winagent(self) -> dict[str, Any]:
+        """WAA's combined observation (Windows servers only)."""
+        return self._json("GET", "/obs_winagent")
+
+    def execute_windows(self, command: str, shell: bool = True) -> ExecuteResult:
+        """WAA's PowerShell/cmd execution route (Windows servers only)."""
+        return self.execute(command, shell=shell, route="/execute_windows")
 
 
 def _message(response: httpx.Response) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from PIL import Image, ImageDraw
 from environments.tasks.machine import opener_for, stop_group
 
 __all__ = ["argv", "close_all_windows", "open_and_wait", "pointer", "screen_size", "screenshot_png", "stop_group",
-           "tree", "window"]
+           "to_trash", "tree", "verified", "window", "window_size"]
 
 OPEN_TIMEOUT = 30.0
 CURSOR = [(0, 0), (0, 17), (4, 13), (7, 20), (10, 19), (7, 12), (12, 12)]
@@ -88,6 +89,41 @@ def open_and_wait(path: Path) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError(f"no window for {path.name} within {OPEN_TIMEOUT:g} s")
+
+
+def window_size(app_class: str) -> tuple[int, int] | None:
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", app_class], capture_output=True,
+                           text=True, check=False).stdout.split()
+    if not found:
+        return None
+    shape = subprocess.run(["xdotool", "getwindowgeometry", "--shell", found[0]], capture_output=True, text=True,
+                           check=False).stdout
+    values = dict(line.split("=", 1) for line in shape.splitlines() if "=" in line)
+    return int(values["WIDTH"]), int(values["HEIGHT"])
+
+
+def verified(verification: dict[str, Any]) -> bool:
+    """OSWorld's checks: `window_exists` (a window title containing it) and `command_success` (exit 0)."""
+    if "window_exists" in verification:
+        titles = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout.lower()
+        if str(verification["window_exists"]).lower() not in titles:
+            return False
+    if "command_success" in verification:
+        command = verification["command_success"]
+        done = subprocess.run(command, shell=isinstance(command, str), capture_output=True, check=False)
+        if done.returncode != 0:
+            return False
+    return True
+
+
+def to_trash(path: Path) -> None:
+    """Move to the freedesktop trash of the user (~/.local/share/Trash/files)."""
+    trash = Path.home() / ".local" / "share" / "Trash" / "files"
+    trash.mkdir(parents=True, exist_ok=True)
+    target, n = trash / path.name, 1
+    while target.exists():
+        target, n = trash / f"{path.stem}.{n}{path.suffix}", n + 1
+    shutil.move(path, target)
 
 
 def tree(path: Path, depth: int = 8) -> dict[str, Any]:

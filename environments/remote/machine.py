@@ -69,5 +69,14 @@ class RemoteMachine:
         except ValueError:
             return datetime.now().astimezone()
 
+    def create_folder(self, path: str) -> None:
+        self.client.create_folder(path)
+
+    def recycle(self, path: str) -> None:
+        self.client.recycle(path)
+
+    def close_all(self) -> None:
+        self.client.close_all()
+
     def close(self) -> None:
         """The VM's state is reset by its snapshot (OSWorld) or by WAA's reset routes, not here."""

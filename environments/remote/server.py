@@ -19,6 +19,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from http import HTTPStatus
@@ -75,6 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(POST_ROUTES)
 
     def _dispatch(self, routes: dict[str, Any]) -> None:
+        self._body_read = False
         try:
             self._authorize()
             route = routes.get(self.path.split("?", 1)[0].rstrip("/") or "/")
@@ -85,7 +87,19 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, kind = err.status, {"status": "error", "message": str(err)}, "json"
         except Exception as err:  # noqa: BLE001  any failure is reported to the client as the protocol's 500
             status, body, kind = HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": f"{type(err).__name__}: {err}"}, "json"
+        self._finish_body()
         self._send(status, body, kind)
+
+    def _finish_body(self) -> None:
+        """Consume a body the route did not read, so the next request on this connection starts clean;
+        a body too large to drain ends the connection instead."""
+        if self._body_read:
+            return
+        length = self._length()
+        if length < 0 or length > MAX_JSON:
+            self.close_connection = True
+        elif length:
+            self.rfile.read(length)
 
     def _authorize(self) -> None:
         if self.server.token is None:
@@ -94,10 +108,21 @@ class _Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(given.encode(), f"Bearer {self.server.token}".encode()):
             raise Refused(HTTPStatus.UNAUTHORIZED, "a bearer token is required")
 
+    def _length(self) -> int:
+        """The declared body length; -1 when the header is not a whole number >= 0."""
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            return -1
+        return length if length >= 0 else -1
+
     def body(self, limit: int = MAX_JSON) -> bytes:
-        length = int(self.headers.get("content-length") or 0)
+        length = self._length()
+        if length < 0:
+            raise Refused(HTTPStatus.BAD_REQUEST, "content-length is not a valid length")
         if length > limit:
             raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {limit} bytes")
+        self._body_read = True
         return self.rfile.read(length) if length else b""
 
     def json(self) -> dict[str, Any]:
@@ -257,6 +282,66 @@ def run_bash_script(h: _Handler) -> tuple:
                            "error": done.stderr, "returncode": done.returncode}, "json"
 
 
+def execute_with_verification(h: _Handler) -> tuple:
+    data = h.json()
+    command, shell = _command(data)
+    started = time.monotonic()
+    subprocess.Popen(command, shell=shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    verification = data.get("verification") or {}
+    deadline = started + float(data.get("max_wait_time", 10))
+    while True:
+        if desktop_ops.verified(verification):
+            return HTTPStatus.OK, {"status": "success", "verification": "passed",
+                                   "wait_time": round(time.monotonic() - started, 3)}, "json"
+        if time.monotonic() > deadline:
+            return HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": "verification failed",
+                                                      "wait_time": round(time.monotonic() - started, 3)}, "json"
+        time.sleep(float(data.get("check_interval", 1.0)))
+
+
+def window_size(h: _Handler) -> tuple:
+    raw = h.form().get("app_class_name")
+    if not raw:
+        raise Refused(HTTPStatus.BAD_REQUEST, "missing 'app_class_name'")
+    size = desktop_ops.window_size(raw.decode())
+    if size is None:
+        raise Refused(HTTPStatus.NOT_FOUND, f"no window of class {raw.decode()!r}")
+    return HTTPStatus.OK, {"width": size[0], "height": size[1]}, "json"
+
+
+def _path_field(data: dict[str, Any]) -> str:
+    return _need(data, next((k for k in ("path", "file_path", "folder_path") if k in data), "path"))
+
+
+def create_folder(h: _Handler) -> tuple:
+    h.server.confined(_path_field(h.json())).mkdir(parents=True, exist_ok=True)
+    return HTTPStatus.OK, "Folder created", "text"
+
+
+def create_file(h: _Handler) -> tuple:
+    data = h.json()
+    path = h.server.confined(_path_field(data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(data.get("content", "")), encoding="utf-8")
+    return HTTPStatus.OK, "File created", "text"
+
+
+def recycle(h: _Handler) -> tuple:
+    path = h.server.confined(_path_field(h.json()))
+    if not path.exists():
+        raise Refused(HTTPStatus.NOT_FOUND, f"{path} does not exist")
+    desktop_ops.to_trash(path)
+    return HTTPStatus.OK, "Moved to the trash", "text"
+
+
+def exists(kind: str):
+    def route(h: _Handler) -> tuple:
+        path = h.server.confined(_path_field(h.json()))
+        return HTTPStatus.OK, {"exists": path.is_file() if kind == "file" else path.is_dir()}, "json"
+    return route
+
+
 def close_all(h: _Handler) -> tuple:
     desktop_ops.close_all_windows()
     return HTTPStatus.OK, "all windows closed", "text"
@@ -279,6 +364,7 @@ GET_ROUTES = {
     "/terminal": lambda h: (HTTPStatus.OK, {"output": None}, "json"),
     "/accessibility": unsupported("the accessibility tree (AT-SPI)"),
     "/probe": lambda h: (HTTPStatus.OK, {"status": "Probe successful"}, "json"),
+    "/obs_winagent": unsupported("WAA's Windows observation (this is a Linux server)"),
 }
 POST_ROUTES = {
     "/execute": execute, "/setup/execute": execute, "/setup/launch": launch, "/setup/open_file": open_file,
@@ -289,6 +375,12 @@ POST_ROUTES = {
     "/run_python": run_python, "/run_bash_script": run_bash_script,
     "/setup/close_all": close_all, "/setup/clear_task_files": clear_task_files,
     "/start_recording": unsupported("screen recording"), "/end_recording": unsupported("screen recording"),
+    "/execute_with_verification": execute_with_verification, "/window_size": window_size,
+    "/wallpaper": unsupported("reading the wallpaper"), "/setup/change_wallpaper": unsupported("changing the wallpaper"),
+    "/setup/create_folder": create_folder, "/setup/create_file": create_file, "/setup/recycle": recycle,
+    "/file_exists": exists("file"), "/folder_exists": exists("folder"),
+    "/documents_path": lambda h: (HTTPStatus.OK, {"documents_path": str(Path.home() / "Documents")}, "json"),
+    "/execute_windows": unsupported("Windows command execution (this is a Linux server)"),
 }
 
 

@@ -64,6 +64,9 @@ class Machine(Protocol):
     def accessibility_tree(self) -> str | None: ...
     def tabs(self) -> Tabs: ...
     def now(self) -> datetime: ...
+    def create_folder(self, path: str) -> None: ...
+    def recycle(self, path: str) -> None: ...
+    def close_all(self) -> None: ...
 
 
 @dataclass
@@ -207,6 +210,24 @@ class LocalMachine:
 
     def now(self) -> datetime:
         return datetime.now().astimezone()
+
+    def create_folder(self, path: str) -> None:
+        Path(self.localize(path)).mkdir(parents=True, exist_ok=True)
+
+    def recycle(self, path: str) -> None:
+        """Move to the task home's freedesktop trash (WindowsAgentArena's recycle bin)."""
+        source = Path(self.localize(path))
+        if not source.exists():
+            raise SetupError(f"recycle: {path} does not exist")
+        trash = self.home / ".local" / "share" / "Trash" / "files"
+        trash.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, trash / source.name)
+
+    def close_all(self) -> None:
+        if self.display_env is None:
+            return
+        for line in self.execute(["wmctrl", "-l"]).output.splitlines():
+            self.execute(["wmctrl", "-ic", line.split()[0]])
 
     def close(self) -> None:
         """Stop every program the task started, with whatever they spawned, and the terminal's tmux server."""

@@ -146,3 +146,21 @@ def chrome_open_tabs(context: TaskContext, params: dict[str, Any]) -> None:
 def chrome_close_tabs(context: TaskContext, params: dict[str, Any]) -> None:
     urls = [context.machine.localize(url) for url in params["urls_to_close"]]
     context.machine.tabs().close(urls)
+
+
+@setup_step("create_folder")
+def create_folder(context: TaskContext, params: dict[str, Any]) -> None:
+    """WindowsAgentArena: make a folder (and its parents)."""
+    context.machine.create_folder(params["path"])
+
+
+@setup_step("recycle_file")
+def recycle_file(context: TaskContext, params: dict[str, Any]) -> None:
+    """WindowsAgentArena: move a file to the recycle bin (the freedesktop trash on Linux)."""
+    context.machine.recycle(params["path"])
+
+
+@setup_step("close_all")
+def close_all(context: TaskContext, params: dict[str, Any]) -> None:
+    """WindowsAgentArena: close every window."""
+    context.machine.close_all()

@@ -4,6 +4,7 @@ secure defaults (loopback, tokens, confined file routes, size limits, clear refu
 from __future__ import annotations
 
 import io
+import socket
 import subprocess
 import sys
 import time
@@ -118,3 +119,42 @@ def test_an_unreachable_vm_is_a_clear_error_after_bounded_retries() -> None:
     with pytest.raises(VMUnreachable, match="no answer after 2 attempts"):
         client.screenshot()
     assert time.monotonic() - started < 10
+
+
+def test_windows_agent_arena_routes(vm: VM) -> None:
+    client = vm.client()
+    assert client.probe()
+    folder = vm.root / "waa" / "nested"
+    client.create_folder(str(folder))
+    assert client.folder_exists(str(folder)) and not client.file_exists(str(folder))
+    client.create_file(str(folder / "a.txt"), "content")
+    assert (folder / "a.txt").read_text() == "content" and client.file_exists(str(folder / "a.txt"))
+    client.recycle(str(folder / "a.txt"))
+    assert not (folder / "a.txt").exists()
+    assert client.documents_path().endswith("Documents")
+    with pytest.raises(VMProtocolError) as refused:
+        client.obs_winagent()
+    assert refused.value.status == 501
+
+
+def test_execute_with_verification_and_window_size(vm: VM) -> None:
+    client = vm.client()
+    answer = client.execute_with_verification(["xterm", "-T", "verified-term"], {"window_exists": "verified-term"})
+    assert answer["verification"] == "passed" and answer["wait_time"] < 10
+    size = client.window_size("xterm")
+    assert size.width > 100 and size.height > 100
+    with pytest.raises(VMProtocolError):
+        client.execute_with_verification(["true"], {"window_exists": "never-kimi"}, max_wait_time=0.5, check_interval=0.1)
+    client.close_all()
+    assert "verified-term" not in subprocess.run(["wmctrl", "-l"], env=vm.desktop.env, capture_output=True, text=True).stdout
+
+
+def test_bodies_a_route_ignores_do_not_corrupt_the_next_request(vm: VM) -> None:
+    with httpx.Client(base_url=vm.url) as http:  # one keep-alive connection
+        for _ in range(3):
+            assert http.post("/setup/clear_task_files", json={"ignored": "x" * 1000}).status_code == 200
+            assert http.post("/screen_size", json={}).json() == {"width": 1280, "height": 800}
+    host, port = vm.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"POST /setup/execute HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\nConnection: close\r\n\r\n{}")
+        assert raw.recv(200).startswith(b"HTTP/1.1 400")

@@ -115,3 +115,30 @@ def test_eval_scores_tasks_on_the_vm_as_osworld_does(vm: VM, tmp_path: Path) -> 
         model.terminate()
         model.wait()
         model.stdout.close()
+
+
+def test_waa_reset_closes_every_window_and_runs_waa_setup_steps(vm: VM, tmp_path: Path) -> None:
+    env = gymnasium.make("KimiOSWorld-v0", vm_url=vm.url, flavor="waa", max_steps=3)
+    try:
+        vm.client().launch(["xterm", "-T", "left-open"])
+        vm.desktop.wait_for_window("left-open")
+        task = {
+            "id": "waa-steps", "instruction": "Nothing to do.", "_comments": "WindowsAgentArena style",
+            "config": [
+                {"type": "create_folder", "parameters": {"path": str(vm.root / "made" / "here")}},
+                {"type": "recycle_file", "parameters": {"path": str(vm.root / "old.txt")}},
+            ],
+            "evaluator": {"func": "exact_match", "result": {"type": "vm_command_line", "command": ["ls", str(vm.root / "made")]},
+                          "expected": {"type": "rule", "rules": {"expected": "here\n"}}},
+        }
+        (vm.root / "old.txt").write_text("old")
+        path = tmp_path / "waa-steps.json"
+        path.write_text(json.dumps(task))
+        env.reset(options={"task": str(path)})
+        titles = subprocess.run(["wmctrl", "-l"], env=vm.desktop.env, capture_output=True, text=True).stdout
+        assert "left-open" not in titles  # WAA's reset: /setup/close_all, /setup/clear_task_files
+        assert (vm.root / "made" / "here").is_dir() and not (vm.root / "old.txt").exists()
+        _, reward, terminated, _, _ = env.step('{"type": "done"}')
+        assert (reward, terminated) == (1.0, True)
+    finally:
+        env.close()
