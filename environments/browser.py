@@ -19,6 +19,7 @@ from PIL import Image
 from actions.executors.browser import PlaywrightExecutor
 from environments.base import ScreenEnv, SettleInfo
 from environments.screen import Monitor, Screenshot
+from environments.settle import poll_until_identical
 from environments.tasks.machine import LocalMachine
 from environments.tasks.tabs import PageTabs
 
@@ -156,26 +157,13 @@ class BrowserEnv(ScreenEnv):
             self.page.wait_for_load_state("load", timeout=SETTLE_MAX_SECONDS * 1000)
         except Exception:  # noqa: BLE001  a page still loading after the cap is reported as unstable below
             pass
-        before, frames, stable = self._last_png, 0, False
-        grab_started = time.perf_counter()
-        previous = self._grab()
-        grab_seconds = time.perf_counter() - grab_started
-        frames = 1
-        while time.monotonic() - started < SETTLE_MAX_SECONDS:
-            time.sleep(SETTLE_INTERVAL)
-            grab_started = time.perf_counter()
-            current = self._grab()
-            grab_seconds = time.perf_counter() - grab_started
-            frames += 1
-            if current == previous:
-                stable = True
-                break
-            previous = current
-        self._last_png = previous
+        polled = poll_until_identical(self._grab, SETTLE_INTERVAL, started + SETTLE_MAX_SECONDS)
+        before, self._last_png = self._last_png, polled.data
         decode_started = time.perf_counter()
-        shot = self._decode(previous)
-        capture_seconds = grab_seconds + time.perf_counter() - decode_started
-        info = SettleInfo(seconds=time.monotonic() - started, frames=frames, stable=stable, changed=previous != before)
+        shot = self._decode(polled.data)
+        capture_seconds = polled.grab_seconds + time.perf_counter() - decode_started
+        info = SettleInfo(seconds=time.monotonic() - started, frames=polled.frames, stable=polled.stable,
+                          changed=polled.data != before)
         return shot, info, capture_seconds
 
     def close(self) -> None:

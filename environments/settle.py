@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,3 +88,34 @@ def wait_until_settled(capture: ScreenCapture, before: np.ndarray | None, config
         if before is not None and not changed and _differs(current, before, config.tolerance):
             changed = True
         previous = current
+
+
+@dataclass(frozen=True)
+class Polled:
+    """The last of a series of encoded screenshots, and how the series went."""
+
+    data: bytes
+    frames: int
+    stable: bool
+    grab_seconds: float
+    """What the last grab cost."""
+
+
+def poll_until_identical(grab: Callable[[], bytes], interval: float, deadline: float) -> Polled:
+    """Grab encoded screenshots every `interval` s until two in a row are byte-identical, or
+    `deadline` (time.monotonic) passes. For screens whose grab is the slow part (a browser's
+    or a VM's screenshot), where comparing whole encodings is cheaper than decoding."""
+    started = time.perf_counter()
+    previous = grab()
+    grab_seconds = time.perf_counter() - started
+    frames = 1
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        started = time.perf_counter()
+        current = grab()
+        grab_seconds = time.perf_counter() - started
+        frames += 1
+        if current == previous:
+            return Polled(current, frames, True, grab_seconds)
+        previous = current
+    return Polled(previous, frames, False, grab_seconds)

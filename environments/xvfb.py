@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
+
+from environments.processes import stop_group
 
 START_TIMEOUT = 15.0
 
@@ -112,7 +113,7 @@ class VirtualDesktop:
     def stop(self) -> None:
         """Stop every process this desktop started, newest first; safe to call twice."""
         for process in reversed(self._processes):
-            _stop_group(process)
+            stop_group(process)
         self._processes.clear()
         atexit.unregister(self.stop)
         Path(self._xauthority).unlink(missing_ok=True)
@@ -122,22 +123,3 @@ class VirtualDesktop:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-
-def _stop_group(process: subprocess.Popen, grace: float = 3.0) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream:
-            stream.close()

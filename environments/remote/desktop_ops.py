@@ -15,7 +15,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from environments.tasks.machine import opener_for, stop_group
+from environments.processes import stop_group
+from environments.tasks.machine import opener_for
 
 __all__ = ["argv", "close_all_windows", "open_and_wait", "pointer", "screen_size", "screenshot_png", "stop_group",
            "to_trash", "tree", "verified", "window", "window_size"]

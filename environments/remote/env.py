@@ -20,6 +20,7 @@ from environments.base import ScreenEnv, SettleInfo
 from environments.remote.client import VMClient
 from environments.remote.machine import RemoteMachine
 from environments.screen import Monitor, Screenshot
+from environments.settle import poll_until_identical
 
 SETTLE_INTERVAL = 0.1
 SETTLE_MAX_SECONDS = 5.0
@@ -66,24 +67,11 @@ class RemoteVMEnv(ScreenEnv):
     def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
         """Screenshots until two in a row are identical (capped); the VM draws the pointer in."""
         started = time.monotonic()
-        before = self._last_png
-        grab = time.perf_counter()
-        previous = self.client.screenshot()
-        capture = time.perf_counter() - grab
-        frames, stable = 1, False
-        while time.monotonic() - started < SETTLE_MAX_SECONDS:
-            time.sleep(SETTLE_INTERVAL)
-            grab = time.perf_counter()
-            current = self.client.screenshot()
-            capture = time.perf_counter() - grab
-            frames += 1
-            if current == previous:
-                stable = True
-                break
-            previous = current
-        self._last_png = previous
-        info = SettleInfo(seconds=time.monotonic() - started, frames=frames, stable=stable, changed=previous != before)
-        return self._decode(previous), info, capture
+        polled = poll_until_identical(self.client.screenshot, SETTLE_INTERVAL, started + SETTLE_MAX_SECONDS)
+        before, self._last_png = self._last_png, polled.data
+        info = SettleInfo(seconds=time.monotonic() - started, frames=polled.frames, stable=polled.stable,
+                          changed=polled.data != before)
+        return self._decode(polled.data), info, polled.grab_seconds
 
     def close(self) -> None:
         super().close()

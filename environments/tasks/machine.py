@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+from environments.processes import stop_group
 from environments.tasks.tabs import Tabs
 
 VM_HOME = "/home/user"
@@ -269,21 +269,3 @@ def opener_for(path: Path) -> list[str]:
     if suffix in ("", ".txt", ".md", ".py", ".json", ".sh", ".log", ".ini", ".cfg", ".yaml", ".yml", ".toml"):
         return ["mousepad"]
     return ["xdg-open"]
-
-
-def stop_group(process: subprocess.Popen, grace: float = 3.0) -> None:
-    """SIGTERM the process group, give it `grace` seconds, then SIGKILL whatever of it is left
-    (children that ignore SIGTERM or outlive their leader included)."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
