@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import subprocess
 import tempfile
 import time
@@ -32,7 +33,7 @@ class VirtualDesktop:
         self.display = ""
         self._processes: list[subprocess.Popen] = []
         # Xvfb runs without -auth, so any local client may connect; python-xlib still wants
-        # an Xauthority file to exist, so the desktop's programs get an empty one.
+        # an Xauthority file with an entry for the display (see start()).
         fd, self._xauthority = tempfile.mkstemp(prefix="kimi-agent-xauth-")
         os.close(fd)
 
@@ -55,6 +56,10 @@ class VirtualDesktop:
         atexit.register(self.stop)
         number = self._read_display_number(read_fd, xvfb)
         self.display = f":{number}"
+        # An entry for this display, so X clients (python-xlib) find one and do not warn; Xvfb
+        # runs without -auth, so the cookie itself is not checked.
+        subprocess.run(["xauth", "-f", self._xauthority, "add", self.display, ".", secrets.token_hex(16)],
+                       capture_output=True, check=False)
         if self.window_manager:
             self.launch(["dbus-run-session", "--", "openbox"])
             self._wait_for_window_manager()
