@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 class VM:
     """Our server (`python -m environments.remote.server`) in its own process on `desktop`."""
 
-    def __init__(self, desktop: VirtualDesktop, root: Path, *extra: str) -> None:
+    def __init__(self, desktop: VirtualDesktop, root: Path, *extra: str, log: Path | None = None) -> None:
         self.desktop, self.root = desktop, root
+        self._log = open(log, "w") if log else None  # noqa: SIM115  closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "environments.remote.server", "--port", "0", "--root", str(root), *extra],
-            env=desktop.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=desktop.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL, text=True,
         )
         self.url = self.process.stdout.readline().split()[-1]
 
@@ -33,6 +34,8 @@ class VM:
         self.process.terminate()
         self.process.wait(timeout=10)
         self.process.stdout.close()
+        if self._log:
+            self._log.close()
 
 
 @pytest.fixture(scope="module")

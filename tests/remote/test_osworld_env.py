@@ -142,3 +142,48 @@ def test_waa_reset_closes_every_window_and_runs_waa_setup_steps(vm: VM, tmp_path
         assert (reward, terminated) == (1.0, True)
     finally:
         env.close()
+
+
+def test_two_workers_each_drive_their_own_vm(tmp_path: Path) -> None:
+    from environments.xvfb import VirtualDesktop
+
+    with VirtualDesktop(1280, 800) as first_desktop, VirtualDesktop(1280, 800) as second_desktop:
+        first = VM(first_desktop, tmp_path, log=tmp_path / "first.log")
+        second = VM(second_desktop, tmp_path, log=tmp_path / "second.log")
+        try:
+            tasks = tmp_path / "tasks" / "os"
+            tasks.mkdir(parents=True)
+            solutions = tmp_path / "solutions"
+            solutions.mkdir()
+            for n in range(4):
+                instruction = f"Say hello number {n}."
+                task = {"id": f"hello-{n}", "instruction": instruction, "config": [],
+                        "evaluator": {"func": "check_include_exclude",
+                                      "result": {"type": "vm_command_line", "command": ["echo", f"hello {n}"]},
+                                      "expected": {"type": "rule", "rules": {"include": [f"hello {n}"]}}}}
+                (tasks / f"hello-{n}.json").write_text(json.dumps(task))
+                (solutions / f"hello-{n}.json").write_text(json.dumps(
+                    {"instruction": instruction, "replies": [reply("Done.", 'computer.terminate(status="success")')]}))
+            model = subprocess.Popen([sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(solutions),
+                                      "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                base_url = model.stdout.readline().split()[-1] + "/v1"
+                results = tmp_path / "results"
+                done = subprocess.run(
+                    [sys.executable, "-m", "agent", "eval", "--env", "osworld", "--vm-url", first.url, "--vm-url", second.url,
+                     "--workers", "2", "--tasks", str(tmp_path / "tasks"), "--results", str(results),
+                     "--base-url", base_url, "--model", "replay"],
+                    cwd=ROOT, capture_output=True, text=True, timeout=300,
+                )
+            finally:
+                model.terminate()
+                model.wait()
+                model.stdout.close()
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert {f.parent.name: float(f.read_text()) for f in results.glob("*/*/result.txt")} == {
+                f"hello-{n}": 1.0 for n in range(4)}
+        finally:
+            first.stop()
+            second.stop()
+        for log in ("first.log", "second.log"):  # each worker drove its own VM
+            assert "GET /screenshot" in (tmp_path / log).read_text()
