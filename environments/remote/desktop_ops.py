@@ -66,12 +66,12 @@ def screenshot_png() -> bytes:
     return out.getvalue()
 
 
-def window(action: str, name: str, strict: bool, by_class: bool) -> None:
+def window(action: str, name: str, strict: bool, by_class: bool) -> bool:
+    """wmctrl -a/-c on the first matching window; whether one matched."""
     flag = {"activate": "-a", "close": "-c"}[action]
     done = subprocess.run(["wmctrl", *(["-F"] if strict else []), *(["-x"] if by_class else []), flag, name],
                           capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"no window {name!r}")
+    return done.returncode == 0
 
 
 def close_all_windows() -> None:
@@ -80,16 +80,20 @@ def close_all_windows() -> None:
         subprocess.run(["wmctrl", "-ic", line.split()[0]], check=False)
 
 
-def open_and_wait(path: Path) -> None:
+def open_and_wait(path: Path, window_name: str | None = None, timeout: float = OPEN_TIMEOUT) -> None:
+    """Open `path` in the program for its kind; wait for a window titled with `window_name`, or
+    with the file's name or stem, and activate it."""
     subprocess.Popen([*opener_for(path), str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + OPEN_TIMEOUT
+    names = [window_name] if window_name else [path.name, path.stem]
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        titles = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout.lower()
-        if path.name.lower() in titles or path.stem.lower() in titles:
-            return
+        for line in subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout.splitlines():
+            if any(name.lower() in line.lower() for name in names):
+                subprocess.run(["wmctrl", "-i", "-a", line.split()[0]], check=False)
+                return
         time.sleep(0.1)
-    raise RuntimeError(f"no window for {path.name} within {OPEN_TIMEOUT:g} s")
+    raise RuntimeError(f"no window for {names[0]} within {timeout:g} s")
 
 
 def window_size(app_class: str) -> tuple[int, int] | None:

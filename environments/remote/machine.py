@@ -46,11 +46,12 @@ class RemoteMachine:
     def read_file(self, path: str) -> bytes | None:
         return self.client.file(path)
 
-    def window_command(self, action: str, name: str, strict: bool = False, by_class: bool = False) -> None:
+    def window_command(self, action: str, name: str, strict: bool = False, by_class: bool = False) -> bool:
         try:
             self.client.window(action, name, strict, by_class)
         except VMError as err:
             raise SetupError(f"{action}_window {name!r}: {err}") from err
+        return True
 
     def terminal_output(self) -> str | None:
         return self.client.terminal()

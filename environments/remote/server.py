@@ -207,18 +207,27 @@ def launch(h: _Handler) -> tuple:
 
 
 def open_file(h: _Handler) -> tuple:
-    path = h.server.confined(_need(h.json(), "path"))
+    """Open a file and wait for a window titled with its name (or `window_name`), up to
+    `timeout_seconds` (OSWorld's optional fields)."""
+    data = h.json()
+    path = h.server.confined(_need(data, "path"))
     if not path.exists():
         raise Refused(HTTPStatus.NOT_FOUND, f"{path} does not exist")
-    desktop_ops.open_and_wait(path)
-    return HTTPStatus.OK, f"{path} opened successfully", "text"
+    try:
+        timeout = float(data.get("timeout_seconds", desktop_ops.OPEN_TIMEOUT))
+    except (TypeError, ValueError):
+        raise Refused(HTTPStatus.BAD_REQUEST, "timeout_seconds must be a number") from None
+    desktop_ops.open_and_wait(path, data.get("window_name"), timeout)
+    return HTTPStatus.OK, "File opened and window activated successfully", "text"
 
 
 def window(action: str):
     def route(h: _Handler) -> tuple:
         data = h.json()
-        desktop_ops.window(action, _need(data, "window_name"), bool(data.get("strict")), bool(data.get("by_class")))
-        return HTTPStatus.OK, f"window {action}d", "text"
+        name = _need(data, "window_name")
+        found = desktop_ops.window(action, name, bool(data.get("strict")), bool(data.get("by_class")))
+        # As OSWorld's server: a name that matches no window still answers 200 (its tasks rely on it).
+        return HTTPStatus.OK, f"window {action}d" if found else f"no window matches {name!r}", "text"
     return route
 
 
@@ -226,8 +235,9 @@ def upload(h: _Handler) -> tuple:
     fields = h.form(MAX_UPLOAD)
     path = h.server.confined(_need({k: v for k, v in fields.items()}, "file_path").decode())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(fields.get("file_data", b""))
-    return HTTPStatus.OK, "File Uploaded", "text"
+    data = fields.get("file_data", b"")
+    path.write_bytes(data)
+    return HTTPStatus.OK, f"File Uploaded: {len(data)} bytes", "text"
 
 
 def download_file(h: _Handler) -> tuple:
@@ -269,8 +279,9 @@ def run_python(h: _Handler) -> tuple:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, errors="replace",
                           timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
     status = "success" if done.returncode == 0 else "error"
-    return HTTPStatus.OK, {"status": status, "message": "", "output": done.stdout, "error": done.stderr,
-                           "return_code": done.returncode}, "json"
+    message = "\n".join(part for part in (done.stdout, done.stderr) if part)
+    return HTTPStatus.OK, {"status": status, "message": message, "need_more": False, "output": done.stdout,
+                           "error": done.stderr, "return_code": done.returncode}, "json"
 
 
 def run_bash_script(h: _Handler) -> tuple:

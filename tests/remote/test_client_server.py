@@ -73,8 +73,7 @@ def test_windows_launch_open_activate_close(vm: VM) -> None:
     while "vm-launched" in subprocess.run(["wmctrl", "-l"], env=vm.desktop.env, capture_output=True, text=True).stdout:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    with pytest.raises(VMProtocolError):
-        client.window("activate", "no-such-window-kimi")
+    client.window("activate", "no-such-window-kimi")  # 200 all the same, as OSWorld's server answers
     note = vm.root / "note.txt"
     note.write_text("hello")
     client.open_file(str(note))  # waits for the editor's window

@@ -284,14 +284,13 @@ def test_activate_and_close_windows_by_title(desk_machine: LocalMachine) -> None
     wait_until(lambda: active_window_name(m) == "kimi-title")
     m.window_command("activate", "other-title", strict=True)
     wait_until(lambda: active_window_name(m) == "other-title")
-    with pytest.raises(SetupError, match="no window 'kimi-tit'"):
-        m.window_command("activate", "kimi-tit", strict=True)  # -F: the full title only
+    # -F: the full title only; no match is not an error (as on OSWorld's server), just False
+    assert m.window_command("activate", "kimi-tit", strict=True) is False
 
     m.window_command("close", "kimi-title")
     wait_until(lambda: "kimi-title" not in window_titles(m), timeout=5)
     assert "other-title" in window_titles(m)
-    with pytest.raises(SetupError, match="close_window: no window 'kimi-title'"):
-        m.window_command("close", "kimi-title")
+    assert m.window_command("close", "kimi-title") is False
 
     # the same through OSWorld's setup steps
     context = TaskContext(m, m.cache_dir, m.cache_dir.parent / "downloads")
@@ -299,10 +298,8 @@ def test_activate_and_close_windows_by_title(desk_machine: LocalMachine) -> None
         [SetupStep(type="close_window", parameters={"window_name": "other-title", "strict": True})], context
     )
     wait_until(lambda: "other-title" not in window_titles(m), timeout=5)
-    with pytest.raises(
-        SetupError, match=r"setup step 1 \(activate_window\) failed: .*no window 'other-title'"
-    ):
-        run_steps([SetupStep(type="activate_window", parameters={"window_name": "other-title"})], context)
+    # a window that is not there: the step goes on, as OSWorld's server lets it
+    run_steps([SetupStep(type="activate_window", parameters={"window_name": "other-title"})], context)
 
 
 @pytest.mark.desktop
