@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -21,6 +21,7 @@ from agent.demonstration import RecordOptions, record_demonstration
 from agent.describe import describe_action
 from agent.input_grouping import parse_hotkey
 from agent.reenact import (
+    OnDivergence,
     ReplayError,
     ReplayOptions,
     ReplayReport,
@@ -69,7 +70,7 @@ def replay_command(
         raise typer.BadParameter("use stop or warn", param_hint="--on-divergence")
     if env == "browser" and url is None:
         raise typer.BadParameter("--env browser needs the page to start from", param_hint="--url")
-    options = ReplayOptions(threshold, on_divergence, speed, patience, from_step, to_step)  # type: ignore[arg-type]
+    options = ReplayOptions(threshold, cast(OnDivergence, on_divergence), speed, patience, from_step, to_step)
     try:
         episode = load_episode(trajectory)
         steps = selected_steps(episode, from_step, to_step)
