@@ -15,7 +15,6 @@ down, evaluation failure) is reported as errored, never dropped and never counte
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import traceback
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.atomic import write_atomic
 from agent.backends.base import Backend
 from agent.loop import Budget, run_episode
 from agent.policy import KimiPolicy, PolicyConfig
@@ -174,14 +174,14 @@ class TaskWorker:
                     writer.record_score(score)
                 result.status, result.score = "finished", score
                 note(f"score {score:g}")
-                _write_atomic(folder / RESULT_FILE, f"{score}\n")
+                write_atomic(folder / RESULT_FILE, f"{score}\n")
             except KeyboardInterrupt:
                 note("interrupted")
                 raise
             except Exception as err:  # noqa: BLE001  any failure errors this task only
                 result.error = f"{type(err).__name__}: {err}"
                 note(f"errored: {result.error}\n{traceback.format_exc()}")
-                _write_atomic(folder / ERROR_FILE, result.error + "\n")
+                write_atomic(folder / ERROR_FILE, result.error + "\n")
                 self._discard(kind)
         result.seconds = time.monotonic() - started
         return result
@@ -249,7 +249,7 @@ def run_eval(
     def record(result: TaskResult) -> None:
         summary.add(result)
         on_result(result, summary)
-        _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
+        write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
 
     for task in loaded.tasks:
         done = finished_result(task_folder(options.results, task.domain, task.id), task)
@@ -271,7 +271,7 @@ def run_eval(
                 for index, task in enumerate(pending):
                     on_start(task, index, len(pending))
                     record(worker.run_task(task, task_folder(options.results, task.domain, task.id)))
-    _write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
+    write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
 
 
@@ -289,12 +289,3 @@ def _clear(folder: Path, keep_log: bool) -> None:
 
 def _unloadable(failure: LoadFailure) -> TaskResult:
     return TaskResult(failure.path.stem, failure.path.parent.name, "errored", error=f"not loadable: {failure.reason}")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)

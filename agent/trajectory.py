@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from actions.coords import Frame, PointChain
 from actions.models import Action
+from agent.atomic import write_atomic
 from agent.chat import Completion, Message, Sampling
 
 TRAJECTORY_FILE = "trajectory.jsonl"
@@ -134,7 +135,7 @@ class TrajectoryWriter:
         self.folder = folder
         self.info = info
         (folder / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / EPISODE_FILE, info.model_dump_json(indent=2))
+        write_atomic(folder / EPISODE_FILE, info.model_dump_json(indent=2))
         self._lines = open(folder / TRAJECTORY_FILE, "a", encoding="utf-8")
 
     @classmethod
@@ -172,14 +173,14 @@ class TrajectoryWriter:
         self.info = self.info.model_copy(
             update={"outcome": outcome, "answer": answer, "error": error, "ended_at": time.time()}
         )
-        _write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
+        write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
         self._lines.close()
         return self.info
 
     def record_score(self, score: float) -> EpisodeInfo:
         """Add the evaluator's score to a finished episode."""
         self.info = self.info.model_copy(update={"score": score})
-        _write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
+        write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
         return self.info
 
     def close(self) -> None:
@@ -250,12 +251,3 @@ def _lines(path: Path) -> Iterator[str]:
         for line in f:
             if line.strip():
                 yield line
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

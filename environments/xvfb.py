@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import time
@@ -58,8 +59,9 @@ class VirtualDesktop:
         self.display = f":{number}"
         # An entry for this display, so X clients (python-xlib) find one and do not warn; Xvfb
         # runs without -auth, so the cookie itself is not checked.
-        subprocess.run(["xauth", "-f", self._xauthority, "add", self.display, ".", secrets.token_hex(16)],
-                       capture_output=True, check=False)
+        if shutil.which("xauth"):
+            subprocess.run(["xauth", "-f", self._xauthority, "add", self.display, ".", secrets.token_hex(16)],
+                           capture_output=True, check=False)
         if self.window_manager:
             self.launch(["dbus-run-session", "--", "openbox"])
             self._wait_for_window_manager()

@@ -25,6 +25,7 @@ from PIL import Image
 from pydantic import BaseModel, ValidationError, computed_field
 
 from actions.errors import ActionError
+from agent.atomic import write_atomic
 from agent.backends.base import Backend, BackendError
 from agent.chat import Sampling
 from agent.grounding.dataset import Sample
@@ -220,7 +221,5 @@ def summarise(
 def write_summary(summary: Summary, results_dir: Path) -> Path:
     """summary.json, replaced atomically."""
     path = results_dir / SUMMARY_FILE
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(path, summary.model_dump_json(indent=2) + "\n")
     return path

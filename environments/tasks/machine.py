@@ -83,6 +83,7 @@ class LocalMachine:
     terminal_session: str = field(default_factory=lambda: f"kimi-task-{os.getpid()}-{time.monotonic_ns()}")
     devtools_port: int = 9222
     _processes: list[subprocess.Popen] = field(default_factory=list)
+    _terminal_started: bool = False
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -129,6 +130,7 @@ class LocalMachine:
 
     def launch(self, command: Command, shell: bool = False) -> None:
         argv = self._argv(command, shell)
+        opens_terminal = not shell and Path(argv[0]).name == "xterm" and self.terminal_session in argv
         try:
             process = subprocess.Popen(
                 argv, shell=shell, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL,
@@ -137,7 +139,7 @@ class LocalMachine:
         except FileNotFoundError as err:
             raise SetupError(f"launch: {err.filename}: command not found") from None
         self._processes.append(process)
-        if not shell and argv[-2:] == ["-s", self.terminal_session]:
+        if opens_terminal:  # the gnome-terminal stand-in
             self._wait_for_prompt()
 
     def _wait_for_prompt(self, timeout: float = 10.0) -> None:
@@ -235,8 +237,9 @@ class LocalMachine:
         for process in reversed(self._processes):
             stop_group(process)
         self._processes.clear()
-        subprocess.run(["tmux", "-L", self.terminal_session, "kill-server"], env=self.env,
-                       capture_output=True, check=False)
+        if self._terminal_started:
+            subprocess.run(["tmux", "-L", self.terminal_session, "kill-server"], env=self.env,
+                           capture_output=True, check=False)
 
 
 def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
@@ -252,6 +255,9 @@ def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
         extra = [a for a in CHROMIUM_ARGS if a not in argv] + ["--password-store=basic", profile]
         return [chromium_path(), *extra, *argv[1:]]
     if program == "gnome-terminal":
+        if shutil.which("tmux") is None:
+            raise SetupError("gnome-terminal runs here as xterm with tmux: apt-get install tmux")
+        machine._terminal_started = True
         # A tmux server of its own per task (-L): its shell gets the task's HOME, and it can be read back.
         return ["xterm", "-fa", "DejaVu Sans Mono", "-fs", "11", "-e",
                 "tmux", "-L", machine.terminal_session, "-f", "/dev/null", "new-session", "-s", machine.terminal_session]
