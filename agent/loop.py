@@ -108,6 +108,9 @@ def run_episode(
         result.outcome = "interrupted"
     except BackendError as err:
         result.outcome, result.error = "error", f"model backend: {err}"
+    except Exception as err:
+        result.outcome, result.error = "error", f"environment: {type(err).__name__}: {err}"
+        raise
     finally:
         if result.outcome == "running":
             result.outcome = "error"
@@ -131,12 +134,17 @@ def _one_step(
     name = writer.write_frame(index, image.data, image.extension)
     decision = policy.decide(image.data_url, frame, name)
     execution = ExecutionRecord()
+    env_error: str | None = None
     execute_seconds = settle_seconds = next_capture = 0.0
     for action in decision.screen_actions:
         try:
             outcome = env.perform(action)
         except KeyboardInterrupt:
             execution = execution.model_copy(update={"ok": False, "error": INTERRUPTED})
+            break
+        except Exception as err:  # noqa: BLE001  a dead display, browser or VM ends the episode, recorded
+            env_error = f"environment: {type(err).__name__}: {err}"
+            execution = execution.model_copy(update={"ok": False, "error": env_error})
             break
         execute_seconds += outcome.timings.execute
         settle_seconds += outcome.timings.settle
@@ -167,7 +175,7 @@ def _one_step(
             parse=decision.parse_seconds, execute=execute_seconds, settle=settle_seconds,
         ),
         tokens=TokenRecord(prompt=decision.tokens.prompt, shared_prefix=decision.tokens.shared_prefix, new=decision.tokens.new),
-        error=decision.error,
+        error=decision.error or env_error,
     )
     return record, next_capture
 

@@ -106,3 +106,37 @@ def test_an_unreachable_backend_ends_the_episode_as_an_error(tmp_path: Path) -> 
     result, _, trajectory = run(tmp_path, [], backend=Down())
     assert result.outcome == "error" and "cannot reach it" in result.error
     assert trajectory.info.outcome == "error"
+
+
+def test_an_environment_that_dies_mid_action_ends_the_episode_with_the_cause(tmp_path: Path) -> None:
+    class DyingEnv(ScriptedEnv):
+        def perform(self, action: Action) -> ExecutionResult:
+            if self.performed:
+                raise ConnectionResetError("the display went away")
+            return super().perform(action)
+
+    replies = [reply("pyautogui.press('a')")] * 3
+    result, env, trajectory = run(tmp_path, replies, env=DyingEnv())
+    assert result.outcome == "error"
+    assert result.error == "environment: ConnectionResetError: the display went away"
+    assert len(trajectory.steps) == 2 and trajectory.info.outcome == "error"
+    assert trajectory.info.error == result.error
+    last = trajectory.steps[-1]
+    assert last.actions and last.execution.ok is False and last.error == result.error
+
+
+def test_a_failed_reset_is_recorded_and_raised(tmp_path: Path) -> None:
+    class BrokenReset(ScriptedEnv):
+        def reset(self, *, seed=None, options=None):
+            raise RuntimeError("setup step failed")
+
+    policy = KimiPolicy(ReplayBackend([]), PolicyConfig("m", "thinking", Sampling(), 16384), "do it")
+    writer = TrajectoryWriter.create(tmp_path, EpisodeInfo(instruction="do it", model="m", env="fake", started_at=0.0))
+    try:
+        run_episode(BrokenReset(), policy, make_perception("jpeg", True, 16384), writer, Budget(3))
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("reset's error was swallowed")
+    info = read_trajectory(writer.folder).info
+    assert info.outcome == "error" and info.error == "environment: RuntimeError: setup step failed"
