@@ -17,7 +17,8 @@ from typing import Any
 from PIL import Image
 
 from actions.executors.browser import PlaywrightExecutor
-from environments.base import ScreenEnv, SettleInfo
+from actions.models import Action
+from environments.base import ExecutionResult, ScreenEnv, SettleInfo
 from environments.screen import Monitor, Screenshot
 from environments.settle import poll_until_identical
 from environments.tasks.machine import LocalMachine
@@ -34,6 +35,10 @@ SETTLE_MAX_SECONDS = 3.0
 
 class BrowserStartError(RuntimeError):
     """Chromium could not be found or started; the message says what to install."""
+
+
+class BrowserLost(RuntimeError):
+    """Chromium died or its page closed mid-episode: a new environment is needed."""
 
 
 def chromium_path() -> str:
@@ -95,7 +100,7 @@ class BrowserEnv(ScreenEnv):
     ) -> None:
         self.url = url
         self.device_scale_factor = device_scale_factor
-        browser = _CHROMIUM.acquire()
+        browser = self._browser = _CHROMIUM.acquire()
         try:
             self._context = browser.new_context(
                 viewport={"width": width, "height": height}, device_scale_factor=device_scale_factor
@@ -108,6 +113,18 @@ class BrowserEnv(ScreenEnv):
         physical = (round(width * device_scale_factor), round(height * device_scale_factor))
         self._monitor = Monitor(0, 0, 0, physical[0], physical[1], device_scale_factor)
         super().__init__(physical[0], physical[1], PlaywrightExecutor(self.page), max_steps, render_mode)
+
+    def perform(self, action: Action | str) -> ExecutionResult:
+        """As `ScreenEnv.perform`; a dead browser or page raises `BrowserLost` naming the cause."""
+        from playwright.sync_api import Error
+
+        try:
+            return super().perform(action)
+        except Error as err:
+            if self._browser.is_connected() and not self.page.is_closed():
+                raise
+            what = "Chromium disconnected (its process died)" if not self._browser.is_connected() else "the page was closed"
+            raise BrowserLost(f"{what}: {type(err).__name__}: {_first_line(err)}") from err
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         options = options or {}
@@ -169,6 +186,12 @@ class BrowserEnv(ScreenEnv):
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._context.close()
-            _CHROMIUM.release()
+            try:
+                self._context.close()
+            finally:
+                _CHROMIUM.release()
         super().close()
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else ""

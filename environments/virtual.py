@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +20,8 @@ class XvfbEnv(DesktopEnv):
     """Starts Xvfb + openbox on a free display, optionally launches apps, and stops it all on close().
 
     pyautogui binds to one display per process, so this sets DISPLAY for the whole process:
-    run one such environment per process (the evaluation workers do).
+    run one such environment per process at a time (the evaluation workers do). A new one made
+    after the last is closed (a worker rebuilding after its display died) moves pyautogui over.
     """
 
     def __init__(
@@ -33,6 +35,7 @@ class XvfbEnv(DesktopEnv):
         self._saved_env = {k: os.environ.get(k) for k in ("DISPLAY", "XAUTHORITY")}
         try:
             os.environ.update(DISPLAY=self.desktop.display, XAUTHORITY=self.desktop.env["XAUTHORITY"])
+            _rebind_pyautogui(self.desktop.display)
             for argv in launch:
                 self.desktop.launch(argv)
             _wait_for_windows(self.desktop, len(launch))
@@ -45,10 +48,18 @@ class XvfbEnv(DesktopEnv):
     def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
         return LocalMachine(home, cache, (self.desktop.width, self.desktop.height), display_env=self.desktop.env)
 
+    def _lost_cause(self) -> str | None:
+        xvfb = self.desktop.server
+        if xvfb is not None and xvfb.poll() is not None:
+            return f"its Xvfb (pid {xvfb.pid}) exited with status {xvfb.returncode}"
+        return None
+
     def close(self) -> None:
-        super().close()
-        self.desktop.stop()
-        self._restore_environ()
+        try:
+            super().close()
+        finally:
+            self.desktop.stop()
+            self._restore_environ()
 
     def _restore_environ(self) -> None:
         for key, value in self._saved_env.items():
@@ -56,6 +67,27 @@ class XvfbEnv(DesktopEnv):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _rebind_pyautogui(display: str) -> None:
+    """Give an already imported pyautogui a fresh connection to `display`.
+
+    pyautogui opens one Xlib connection when first imported and keeps it in a module global; an
+    environment rebuilt in the same process after its display died needs a connection to the new
+    one (which may even reuse the dead display's number).
+    """
+    gui = sys.modules.get("pyautogui")
+    if gui is None or getattr(gui, "_kimi_display", None) is None:
+        return  # not imported yet: the first action imports it on the right display
+    from pyautogui import _pyautogui_x11
+    from Xlib.display import Display
+
+    old, _pyautogui_x11._display = _pyautogui_x11._display, Display(display)
+    gui._kimi_display = display
+    try:
+        old.close()
+    except Exception:  # noqa: BLE001  the old display is usually gone: its connection cannot close cleanly
+        pass
 
 
 def _wait_for_windows(desktop: VirtualDesktop, count: int) -> None:

@@ -16,6 +16,12 @@ from environments.processes import stop_group
 
 START_TIMEOUT = 15.0
 
+# A worker killed outright (SIGKILL, a dead Ray actor) runs no cleanup: util-linux's setpriv
+# makes the kernel send the desktop's processes SIGTERM when their parent dies, so no
+# orphaned Xvfb or app outlives it. (Processes started by a thread die when that thread ends:
+# desktops are started from the thread that owns them, the main one in every executor.)
+_DIE_WITH_PARENT: tuple[str, ...] = ("setpriv", "--pdeathsig", "TERM") if shutil.which("setpriv") else ()
+
 
 class DesktopStartError(RuntimeError):
     """The virtual desktop did not come up; the message says which part failed."""
@@ -48,7 +54,7 @@ class VirtualDesktop:
             return self
         read_fd, write_fd = os.pipe()
         xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{self.width}x{self.height}x{self.depth}",
+            [*_DIE_WITH_PARENT, "Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{self.width}x{self.height}x{self.depth}",
              "-nolisten", "tcp", "-noreset", "+extension", "RANDR"],
             pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
@@ -96,10 +102,15 @@ class VirtualDesktop:
         self.stop()
         raise DesktopStartError("the window manager (openbox) did not start in time")
 
+    @property
+    def server(self) -> subprocess.Popen | None:
+        """The Xvfb process, while started."""
+        return self._processes[0] if self._processes else None
+
     def launch(self, argv: Sequence[str], cwd: str | Path | None = None) -> subprocess.Popen:
         """Start a program on this desktop; it is stopped with the desktop."""
         process = subprocess.Popen(
-            list(argv), env=self.env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [*_DIE_WITH_PARENT, *argv], env=self.env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )
         self._processes.append(process)

@@ -1,10 +1,22 @@
-"""A client for any OpenAI-compatible chat endpoint (this is how a `vllm serve` process is used)."""
+"""A client for any OpenAI-compatible chat endpoint (this is how a `vllm serve` process is used).
+
+Faults and what happens (each retry waits `backoff * 2**n` s, ±20 %, at most 30 s):
+    connection refused/reset, cut-off body    retried, then `BackendUnavailable`
+    no answer within `timeout`                 retried, then `BackendTimeout`
+    429, 500, 502, 503, 504                    retried (429 waits its Retry-After), then `BackendResponseError`
+    a 200 whose body is not a chat completion  retried, then `BackendResponseError`
+    any other 4xx                              `BackendResponseError` at once (the request is wrong)
+With the defaults (4 retries, 1 s backoff) a server that restarts within ~15 s is waited for.
+The environment variables KIMI_AGENT_MODEL_RETRIES, KIMI_AGENT_MODEL_TIMEOUT and
+KIMI_AGENT_MODEL_BACKOFF change the defaults for every client a process makes.
+"""
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -14,6 +26,22 @@ from agent.chat import Completion, Message, Sampling, Usage
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
+DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_BACKOFF = 4, 300.0, 1.0
+ENV_RETRIES, ENV_TIMEOUT, ENV_BACKOFF = "KIMI_AGENT_MODEL_RETRIES", "KIMI_AGENT_MODEL_TIMEOUT", "KIMI_AGENT_MODEL_BACKOFF"
+
+
+def _from_env(name: str, default: float, kind: Callable[[str], float]) -> float:
+    """A non-negative number from the environment variable `name`, or `default` when unset."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number; unset it or give e.g. {default:g}") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
 
 
 class _PromptDetails(BaseModel):
@@ -42,22 +70,25 @@ class _ChatResponse(BaseModel):
 
 
 class OpenAICompatBackend:
-    """POSTs chat completions with bounded retries on connection errors, timeouts, 429 and 5xx."""
+    """POSTs chat completions with bounded retries on connection errors, timeouts, 429, 5xx and
+    malformed answers; `None` arguments take the KIMI_AGENT_MODEL_* variables or the defaults."""
 
     def __init__(
         self,
         base_url: str,
         model: str,
         api_key: str | None = None,
-        timeout: float = 300.0,
+        timeout: float | None = None,
         connect_timeout: float = 5.0,
-        max_retries: int = 4,
-        backoff: float = 1.0,
+        max_retries: int | None = None,
+        backoff: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.max_retries = max_retries
-        self.backoff = backoff
+        self.max_retries = int(max_retries if max_retries is not None else _from_env(ENV_RETRIES, DEFAULT_RETRIES, int))
+        self.backoff = backoff if backoff is not None else _from_env(ENV_BACKOFF, DEFAULT_BACKOFF, float)
+        timeout = timeout if timeout is not None else _from_env(ENV_TIMEOUT, DEFAULT_TIMEOUT, float)
+        connect_timeout = min(connect_timeout, timeout)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             headers=headers, timeout=httpx.Timeout(timeout, connect=connect_timeout)
@@ -75,8 +106,7 @@ class OpenAICompatBackend:
         if sampling.seed is not None:
             body["seed"] = sampling.seed
         started = time.perf_counter()
-        response = self._post("/chat/completions", body)
-        return _completion(response, time.perf_counter() - started)
+        return self._post("/chat/completions", body, started)
 
     def list_models(self) -> list[str]:
         """Model ids the server serves."""
@@ -84,21 +114,25 @@ class OpenAICompatBackend:
         response.raise_for_status()
         return [m.get("id", "") for m in response.json().get("data", [])]
 
-    def _post(self, path: str, body: dict) -> httpx.Response:
+    def _post(self, path: str, body: dict, started: float) -> Completion:
         url = f"{self.base_url}{path}"
-        for attempt in range(self.max_retries + 1):
+        tries = self.max_retries + 1
+        for attempt in range(tries):
             last = attempt == self.max_retries
             try:
                 response = self._client.post(url, json=body)
             except httpx.TimeoutException as err:
                 if last:
-                    raise BackendTimeout(f"{url} did not answer in time after {attempt + 1} tries ({err})") from err
+                    raise BackendTimeout(
+                        f"{url} did not answer within {self._client.timeout.read:g} s, {tries} tries "
+                        f"({type(err).__name__}); is the server overloaded? Raise {ENV_TIMEOUT} for long generations"
+                    ) from err
                 self._sleep(attempt)
                 continue
             except httpx.TransportError as err:
                 if last:
                     raise BackendUnavailable(
-                        f"cannot reach {url} after {attempt + 1} tries ({type(err).__name__}: {err}); "
+                        f"cannot reach {url} after {tries} tries ({type(err).__name__}: {err}); "
                         "is the model server running? (`kimi-agent serve`, or check --base-url)"
                     ) from err
                 self._sleep(attempt)
@@ -107,10 +141,19 @@ class OpenAICompatBackend:
                 self._sleep(attempt, _retry_after(response))
                 continue
             if response.status_code >= 400:
+                tried = f" after {tries} tries" if response.status_code in RETRY_STATUSES else ""
                 raise BackendResponseError(
-                    f"{url} answered {response.status_code}: {_error_message(response)}", response.status_code
+                    f"{url} answered {response.status_code}{tried}: {_error_message(response)}", response.status_code
                 )
-            return response
+            try:
+                return _completion(response, time.perf_counter() - started)
+            except BackendResponseError as err:
+                # A proxy or a server under strain can send one bad body; a wrong endpoint sends them all.
+                if last:
+                    raise BackendResponseError(
+                        f"{url}: {err} ({tries} tries); is --base-url an OpenAI-compatible /v1 endpoint?", err.status
+                    ) from None
+                self._sleep(attempt)
         raise AssertionError("unreachable")
 
     def _sleep(self, attempt: int, at_least: float = 0.0) -> None:
@@ -126,7 +169,7 @@ def _completion(response: httpx.Response, seconds: float) -> Completion:
         parsed = _ChatResponse.model_validate_json(response.content)
     except ValidationError as err:
         raise BackendResponseError(
-            f"the server's answer is not a chat completion: {err.errors()[0]['msg']}", response.status_code
+            f"the answer is not a chat completion ({err.errors()[0]['msg']}: {response.text[:80]!r})", response.status_code
         ) from None
     if not parsed.choices:
         raise BackendResponseError("the server's answer has no choices", response.status_code)

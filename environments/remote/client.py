@@ -1,14 +1,17 @@
 """A typed client for the OSWorld / WindowsAgentArena VM-server protocol (see OSWORLD.md).
 
-Every route has a method; every answer is checked. Connection failures and timeouts are
-retried a bounded number of times, then raised as `VMUnreachable`; an answer that is not what
-the protocol says is `VMProtocolError`. A bearer token is sent when given (our server
-requires one beyond loopback; OSWorld's ignores it).
+Every route has a method; every answer is checked. A refused connection, and 502/503/504, are
+retried a bounded number of times; a timeout or a broken answer is retried only for routes that
+change nothing (an action or a command sent twice could run twice). Then `VMUnreachable` is
+raised; an answer that is not what the protocol says (a 500 included) is `VMProtocolError`. A
+bearer token is sent when given (our server requires one beyond loopback; OSWorld's ignores it).
+KIMI_AGENT_VM_TIMEOUT and KIMI_AGENT_VM_RETRIES change the defaults (60 s, 3 retries).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -18,6 +21,25 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
 BACKOFF = 0.5
+ENV_TIMEOUT, ENV_RETRIES = "KIMI_AGENT_VM_TIMEOUT", "KIMI_AGENT_VM_RETRIES"
+READ_ONLY_POSTS = frozenset({
+    "/screen_size", "/file", "/list_directory", "/desktop_path", "/window_size", "/wallpaper",
+    "/file_exists", "/folder_exists", "/documents_path",
+})
+"""POST routes that only read: safe to send again after a timeout."""
+
+
+def _setting(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number; unset it or give e.g. {default:g}") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
 
 
 class VMError(RuntimeError):
@@ -50,12 +72,14 @@ class ScreenSize(BaseModel):
 
 
 class VMClient:
-    """One VM server at `base_url` (e.g. http://192.168.1.5:5000)."""
+    """One VM server at `base_url` (e.g. http://192.168.1.5:5000); None settings come from the environment."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 retries: int = RETRIES) -> None:
+    def __init__(self, base_url: str, token: str | None = None, timeout: float | None = None,
+                 retries: int | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.retries = retries
+        self.retries = retries if retries is not None else int(_setting(ENV_RETRIES, RETRIES))
+        timeout = timeout if timeout is not None else _setting(ENV_TIMEOUT, DEFAULT_TIMEOUT)
+        self.timeout = timeout
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
@@ -64,21 +88,33 @@ class VMClient:
 
     def _request(self, method: str, route: str, ok_statuses: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
         last: Exception | None = None
+        repeatable = method == "GET" or route in READ_ONLY_POSTS
         for attempt in range(self.retries + 1):
             try:
                 response = self._http.request(method, route, **kwargs)
-            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as err:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as err:  # nothing was sent: always safe to retry
                 last = err
+            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as err:
+                if not repeatable:
+                    raise VMUnreachable(
+                        f"{self.base_url}{route}: no answer ({type(err).__name__}, timeout {self.timeout:g} s); "
+                        "not sent again, as it may have run; is the VM server alive?"
+                    ) from err
+                last = err
+            else:
+                if response.status_code in ok_statuses:
+                    return response
+                if response.status_code in (502, 503, 504) and attempt < self.retries:
+                    time.sleep(BACKOFF * 2**attempt)
+                    continue
+                raise VMProtocolError(f"{method} {route}: HTTP {response.status_code}: {_message(response)}",
+                                      response.status_code)
+            if attempt < self.retries:
                 time.sleep(BACKOFF * 2**attempt)
-                continue
-            if response.status_code in ok_statuses:
-                return response
-            if response.status_code in (502, 503, 504) and attempt < self.retries:
-                time.sleep(BACKOFF * 2**attempt)
-                continue
-            raise VMProtocolError(f"{method} {route}: HTTP {response.status_code}: {_message(response)}",
-                                  response.status_code)
-        raise VMUnreachable(f"{self.base_url}{route}: no answer after {self.retries + 1} attempts ({last})")
+        raise VMUnreachable(
+            f"{self.base_url}{route}: no answer after {self.retries + 1} attempts ({type(last).__name__}: {last}); "
+            "is the VM server running and reachable?"
+        )
 
     def _json(self, method: str, route: str, model: type[BaseModel] | None = None, **kwargs: Any) -> Any:
         response = self._request(method, route, **kwargs)

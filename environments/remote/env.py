@@ -34,8 +34,11 @@ class RemoteVMEnv(ScreenEnv):
         flavor: Literal["osworld", "waa"] = "osworld",
         max_steps: int | None = None,
         render_mode: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
     ) -> None:
-        self.client = VMClient(vm_url, token)
+        """`timeout` and `retries` of each request to the VM server (None: see `VMClient`)."""
+        self.client = VMClient(vm_url, token, timeout, retries)
         self.flavor = flavor
         size = self.client.screen_size()
         self.screen_size = (size.width, size.height)

@@ -38,3 +38,34 @@ def test_stop_is_idempotent() -> None:
     desktop = VirtualDesktop(320, 240).start()
     desktop.stop()
     desktop.stop()
+
+
+def test_a_desktop_does_not_outlive_a_process_killed_outright() -> None:
+    """A SIGKILLed worker runs no cleanup; its Xvfb, window manager and apps must still go."""
+    import os
+    import signal
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from environments.xvfb import VirtualDesktop\n"
+        "d = VirtualDesktop(320, 240).start()\n"
+        "app = d.launch(['xterm'])\n"
+        "print(d.server.pid, app.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(p) for p in pids)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
