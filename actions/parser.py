@@ -186,7 +186,9 @@ def parse_code(code: str) -> list[Action]:
             warnings.simplefilter("ignore")  # SyntaxWarnings about the model's escapes are not ours to print
             tree = ast.parse(code.strip("\n"), mode="exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as err:
-        raise ParseError(f"the code block is not valid Python: {getattr(err, 'msg', err)}") from None
+        # CPython refuses over-deep nesting with a RecursionError or a bare MemoryError (no message)
+        reason = getattr(err, "msg", None) or str(err) or "it is nested too deeply"
+        raise ParseError(f"the code block is not valid Python: {reason}") from None
     actions: list[Action] = []
     for statement in tree.body:
         actions.extend(_statement(statement))

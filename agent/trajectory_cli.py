@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from agent.export import export_dataset, find_episodes
 from agent.export.datasets import ExportFormat, VariantChoice
-from agent.trajectory import EPISODE_FILE, TrajectoryVersionError, read_trajectory
+from agent.trajectory import EPISODE_FILE, TrajectoryReadError, TrajectoryVersionError, read_trajectory
 from agent.view import VideoUnavailable, render_html, write_gif, write_mp4
 
 console = Console()
@@ -64,7 +64,7 @@ def export_command(
     chosen: VariantChoice = "thinking" if variant == "thinking" else "instruct" if variant == "instruct" else "auto"
     try:
         report = export_dataset(folders, out, fmt, chosen, successful_only)
-    except (FileNotFoundError, TrajectoryVersionError) as err:
+    except (FileNotFoundError, TrajectoryVersionError, TrajectoryReadError) as err:
         console.print(f"[red]cannot export: {escape(str(err))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     skipped = f", {report.skipped} unsuccessful left out" if report.skipped else ""

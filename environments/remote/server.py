@@ -3,9 +3,12 @@ for any Linux X session: `python -m environments.remote.server [--host H] [--por
 
 Secure by default, unlike the reference server: it listens on loopback unless told
 otherwise, refuses to listen beyond loopback without a bearer token, checks the token on
-every request when one is set, runs no debugger, limits request sizes, and confines the file
-routes to `--root` folders (default: the home folder). The execute routes run commands by
-design — that is the protocol — which is why the token guards them.
+every request when one is set, runs no debugger, limits request sizes and how long a body may
+take to arrive, and confines the file routes to `--root` folders (default: the home folder).
+It refuses requests made by web browsers (an `Origin` or `Sec-Fetch-Site` header, or, without a
+token, a `Host` that is not loopback), so a web page open on the same machine cannot reach it
+by cross-site requests or DNS rebinding. The execute routes run commands by design — that is
+the protocol — which is why the token guards them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -34,6 +38,14 @@ from environments.remote import desktop_ops
 MAX_JSON = 1 << 20
 MAX_UPLOAD = 1 << 30
 COMMAND_TIMEOUT = 120.0
+MAX_WAIT = 3600.0
+"""Upper bound of the waiting times a request may ask for (timeouts, verification waits)."""
+CLOSE_WAIT = 3.0
+"""Seconds /setup/close_all waits for the windows it asked to close."""
+BODY_TIMEOUT = 30.0
+"""Seconds a client may stay silent while sending a request (so a lying Content-Length cannot hold a thread)."""
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class Refused(Exception):
@@ -45,18 +57,27 @@ class Refused(Exception):
 class VMServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], token: str | None, roots: list[Path]) -> None:
+    def __init__(self, address: tuple[str, int], token: str | None, roots: list[Path],
+                 body_timeout: float = BODY_TIMEOUT) -> None:
+        token = token.strip() if token else None
+        token = token or None  # an empty token would let anyone in while looking like protection
         if token is None and not _is_loopback(address[0]):
             raise ValueError(f"refusing to listen on {address[0]} without a token (--token or $KIMI_VM_TOKEN)")
         super().__init__(address, _Handler)
         self.token = token
         self.roots = [r.resolve() for r in roots]
+        self.body_timeout = body_timeout
         self.launched: list[subprocess.Popen] = []
         self.lock = threading.Lock()
 
-    def confined(self, path: str) -> Path:
-        """`path` (with ~ expanded) if it lies inside a root, else a 403."""
-        resolved = Path(os.path.expanduser(path)).resolve()
+    def confined(self, path: object) -> Path:
+        """`path` (with ~ expanded, symlinks followed) if it lies inside a root, else a 403."""
+        if not isinstance(path, str) or not path or "\x00" in path:
+            raise Refused(HTTPStatus.BAD_REQUEST, f"a path must be a non-empty string without NUL bytes, got {path!r:.80}")
+        try:
+            resolved = Path(os.path.expanduser(path)).resolve()
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop
+            raise Refused(HTTPStatus.BAD_REQUEST, f"{path!r:.200} cannot be resolved: {err}") from None
         if not any(resolved == root or resolved.is_relative_to(root) for root in self.roots):
             raise Refused(HTTPStatus.FORBIDDEN, f"{path} is outside the folders this server serves")
         return resolved
@@ -65,6 +86,27 @@ class VMServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: VMServer
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.1"  # a request line without a version is answered with a status line too
+    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle + delayed ACK adds 40 ms to each answer
+
+    def setup(self) -> None:
+        self.timeout = self.server.body_timeout  # StreamRequestHandler applies it to the socket
+        super().setup()
+
+    # HTTP/0.9 answers have no status line or headers, so a client cannot tell a refusal from data
+    # (found by the fuzzer): such requests are refused, and every refusal carries a status line.
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "HTTP/0.9 is not spoken here; use HTTP/1.1")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if self.request_version == "HTTP/0.9":
+            self.request_version, self.close_connection = "HTTP/1.1", True
+        super().send_error(code, message, explain)
 
     def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
@@ -78,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, routes: dict[str, Any]) -> None:
         self._body_read = False
         try:
-            self._authorize()
+            self._admit()
             route = routes.get(self.path.split("?", 1)[0].rstrip("/") or "/")
             if route is None:
                 raise Refused(HTTPStatus.NOT_FOUND, f"no route {self.command} {self.path}")
@@ -96,41 +138,74 @@ class _Handler(BaseHTTPRequestHandler):
         if self._body_read:
             return
         length = self._length()
-        if length < 0 or length > MAX_JSON:
+        if length < 0 or length > MAX_JSON or self.headers.get("transfer-encoding"):
             self.close_connection = True
         elif length:
             self.rfile.read(length)
 
-    def _authorize(self) -> None:
+    def _admit(self) -> None:
+        """Refuse browsers (cross-site requests, DNS rebinding) and, when a token is set, anyone without it."""
+        if self.headers.get("origin") is not None or self.headers.get("sec-fetch-site") is not None:
+            raise Refused(HTTPStatus.FORBIDDEN, "requests from web pages are refused (an Origin or Sec-Fetch-Site "
+                                                "header was sent); use an HTTP client such as VMClient")
         if self.server.token is None:
+            host = _host_name(self.headers.get("host"))
+            if host is not None and not _is_loopback(host):
+                raise Refused(HTTPStatus.FORBIDDEN, f"Host {host!r} is not a loopback name; without a token this "
+                                                    "server only answers requests addressed to localhost")
             return
         given = self.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {self.server.token}".encode()):
             raise Refused(HTTPStatus.UNAUTHORIZED, "a bearer token is required")
 
     def _length(self) -> int:
-        """The declared body length; -1 when the header is not a whole number >= 0."""
-        try:
-            length = int(self.headers.get("content-length") or 0)
-        except ValueError:
+        """The declared body length; -1 when the header is not a whole number >= 0 or is given twice, differently."""
+        declared = {value.strip() for value in self.headers.get_all("content-length") or ["0"]}
+        if len(declared) != 1:
             return -1
-        return length if length >= 0 else -1
+        value = declared.pop()
+        # digits only: int() would also take "+5", "1_0" or " 5", which other HTTP parsers read differently
+        return int(value) if value.isascii() and value.isdigit() else -1
 
     def body(self, limit: int = MAX_JSON) -> bytes:
+        if self.headers.get("transfer-encoding"):
+            self.close_connection = True
+            raise Refused(HTTPStatus.LENGTH_REQUIRED, "chunked or encoded bodies are not accepted; send the body "
+                                                      "with a Content-Length header")
         length = self._length()
         if length < 0:
             raise Refused(HTTPStatus.BAD_REQUEST, "content-length is not a valid length")
         if length > limit:
             raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {limit} bytes")
         self._body_read = True
-        return self.rfile.read(length) if length else b""
+        if not length:
+            return b""
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            raise Refused(HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {self.server.body_timeout:g} s; "
+                                                      "is content-length larger than the body?") from None
+        if len(raw) < length:
+            self.close_connection = True
+            raise Refused(HTTPStatus.BAD_REQUEST, f"the body ended after {len(raw)} of its {length} declared bytes")
+        return raw
+
+    def _content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
     def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is an empty object."""
         raw = self.body()
+        if not raw:
+            return {}
+        if self._content_type() not in JSON_TYPES:
+            raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                          f"this route takes application/json, not {self._content_type() or 'a body without a type'}")
         try:
-            data = json.loads(raw or b"{}")
-        except json.JSONDecodeError as err:
-            raise Refused(HTTPStatus.BAD_REQUEST, f"malformed JSON: {err}") from None
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as err:  # JSONDecodeError, bad UTF-8, over-long numbers, deep nesting
+            raise Refused(HTTPStatus.BAD_REQUEST, f"malformed JSON: {str(err) or type(err).__name__}") from None
         if not isinstance(data, dict):
             raise Refused(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
         return data
@@ -138,16 +213,24 @@ class _Handler(BaseHTTPRequestHandler):
     def form(self, limit: int = MAX_JSON) -> dict[str, bytes]:
         """Fields of a urlencoded or multipart/form-data body (files as bytes)."""
         ctype = self.headers.get("content-type", "")
+        if self._content_type() not in FORM_TYPES:
+            raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"this route takes a form body ({' or '.join(FORM_TYPES)}), "
+                                                             f"not {self._content_type() or 'a body without a type'}")
         raw = self.body(limit)
-        if ctype.startswith("application/x-www-form-urlencoded"):
-            from urllib.parse import parse_qs
-
-            return {k: v[0].encode() for k, v in parse_qs(raw.decode()).items()}
-        if ctype.startswith("multipart/form-data"):
+        try:
+            if self._content_type() == FORM_TYPES[0]:
+                return {k: v[0].encode() for k, v in parse_qs(raw.decode(), max_num_fields=100).items()}
             message = BytesParser(policy=HTTP).parsebytes(f"content-type: {ctype}\r\n\r\n".encode() + raw)
-            return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True) or b""
-                    for part in message.iter_parts()}
-        raise Refused(HTTPStatus.BAD_REQUEST, "expected a form body")
+            if not message.is_multipart():
+                raise Refused(HTTPStatus.BAD_REQUEST, "malformed multipart body: no parts (check the boundary)")
+            fields = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if isinstance(name, str):
+                    fields[name] = part.get_payload(decode=True) or b""
+            return fields
+        except (ValueError, LookupError) as err:  # bad UTF-8, too many fields, an unknown charset
+            raise Refused(HTTPStatus.BAD_REQUEST, f"malformed form body: {str(err) or type(err).__name__}") from None
 
     def _send(self, status: int, body: Any, kind: str) -> None:
         if kind == "json":
@@ -169,6 +252,21 @@ def _need(data: dict[str, Any], key: str) -> Any:
     if key not in data or data[key] in (None, "", []):
         raise Refused(HTTPStatus.BAD_REQUEST, f"missing {key!r}")
     return data[key]
+
+
+def _need_text(data: dict[str, Any], key: str) -> str:
+    value = _need(data, key)
+    if not isinstance(value, str):
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _seconds(data: dict[str, Any], key: str, default: float) -> float:
+    """A waiting time from the request: a number from 0 to `MAX_WAIT`, else a 400."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key} must be a number of seconds from 0 to {MAX_WAIT:g}, got {value!r:.40}")
+    return float(value)
 
 
 def _command(data: dict[str, Any]) -> tuple[Any, bool]:
@@ -213,27 +311,31 @@ def open_file(h: _Handler) -> tuple:
     path = h.server.confined(_need(data, "path"))
     if not path.exists():
         raise Refused(HTTPStatus.NOT_FOUND, f"{path} does not exist")
-    try:
-        timeout = float(data.get("timeout_seconds", desktop_ops.OPEN_TIMEOUT))
-    except (TypeError, ValueError):
-        raise Refused(HTTPStatus.BAD_REQUEST, "timeout_seconds must be a number") from None
-    desktop_ops.open_and_wait(path, data.get("window_name"), timeout)
+    desktop_ops.open_and_wait(path, data.get("window_name"), _seconds(data, "timeout_seconds", desktop_ops.OPEN_TIMEOUT))
     return HTTPStatus.OK, "File opened and window activated successfully", "text"
 
 
 def window(action: str):
     def route(h: _Handler) -> tuple:
         data = h.json()
-        name = _need(data, "window_name")
+        name = _need_text(data, "window_name")
         found = desktop_ops.window(action, name, bool(data.get("strict")), bool(data.get("by_class")))
         # As OSWorld's server: a name that matches no window still answers 200 (its tasks rely on it).
         return HTTPStatus.OK, f"window {action}d" if found else f"no window matches {name!r}", "text"
     return route
 
 
+def _form_text(fields: dict[str, bytes], key: str) -> str:
+    """A form field as text: present, non-empty UTF-8, else a 400."""
+    try:
+        return _need(fields, key).decode()
+    except UnicodeDecodeError:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key!r} is not UTF-8 text") from None
+
+
 def upload(h: _Handler) -> tuple:
     fields = h.form(MAX_UPLOAD)
-    path = h.server.confined(_need({k: v for k, v in fields.items()}, "file_path").decode())
+    path = h.server.confined(_form_text(fields, "file_path"))
     path.parent.mkdir(parents=True, exist_ok=True)
     data = fields.get("file_data", b"")
     path.write_bytes(data)
@@ -244,7 +346,7 @@ def download_file(h: _Handler) -> tuple:
     data = h.json()
     path = h.server.confined(_need(data, "path"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with httpx.stream("GET", _need(data, "url"), follow_redirects=True, timeout=300) as response:
+    with httpx.stream("GET", _need_text(data, "url"), follow_redirects=True, timeout=300) as response:
         response.raise_for_status()
         with path.open("wb") as out:
             for chunk in response.iter_bytes(1 << 16):
@@ -253,10 +355,7 @@ def download_file(h: _Handler) -> tuple:
 
 
 def get_file(h: _Handler) -> tuple:
-    raw = h.form().get("file_path")
-    if not raw:
-        raise Refused(HTTPStatus.BAD_REQUEST, "missing 'file_path'")
-    path = h.server.confined(raw.decode())
+    path = h.server.confined(_form_text(h.form(), "file_path"))
     if not path.is_file():
         return HTTPStatus.NOT_FOUND, {"status": "error", "message": "File not found"}, "json"
     return HTTPStatus.OK, path.read_bytes(), "bytes"
@@ -275,7 +374,7 @@ def screen_size(h: _Handler) -> tuple:
 
 
 def run_python(h: _Handler) -> tuple:
-    code = _need(h.json(), "code")
+    code = _need_text(h.json(), "code")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, errors="replace",
                           timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
     status = "success" if done.returncode == 0 else "error"
@@ -287,8 +386,8 @@ def run_python(h: _Handler) -> tuple:
 def run_bash_script(h: _Handler) -> tuple:
     data = h.json()
     cwd = h.server.confined(data.get("working_dir") or "~")
-    done = subprocess.run(["bash", "-c", _need(data, "script")], capture_output=True, text=True, errors="replace",
-                          timeout=float(data.get("timeout", COMMAND_TIMEOUT)), cwd=cwd, stdin=subprocess.DEVNULL)
+    done = subprocess.run(["bash", "-c", _need_text(data, "script")], capture_output=True, text=True, errors="replace",
+                          timeout=_seconds(data, "timeout", COMMAND_TIMEOUT), cwd=cwd, stdin=subprocess.DEVNULL)
     return HTTPStatus.OK, {"status": "success" if done.returncode == 0 else "error", "output": done.stdout,
                            "error": done.stderr, "returncode": done.returncode}, "json"
 
@@ -296,11 +395,14 @@ def run_bash_script(h: _Handler) -> tuple:
 def execute_with_verification(h: _Handler) -> tuple:
     data = h.json()
     command, shell = _command(data)
+    max_wait, interval = _seconds(data, "max_wait_time", 10.0), max(_seconds(data, "check_interval", 1.0), 0.05)
+    verification = data.get("verification") or {}
+    if not isinstance(verification, dict):
+        raise Refused(HTTPStatus.BAD_REQUEST, "verification must be an object such as {\"window_exists\": \"title\"}")
     started = time.monotonic()
     subprocess.Popen(command, shell=shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
-    verification = data.get("verification") or {}
-    deadline = started + float(data.get("max_wait_time", 10))
+    deadline = started + max_wait
     while True:
         if desktop_ops.verified(verification):
             return HTTPStatus.OK, {"status": "success", "verification": "passed",
@@ -308,16 +410,14 @@ def execute_with_verification(h: _Handler) -> tuple:
         if time.monotonic() > deadline:
             return HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": "verification failed",
                                                       "wait_time": round(time.monotonic() - started, 3)}, "json"
-        time.sleep(float(data.get("check_interval", 1.0)))
+        time.sleep(interval)
 
 
 def window_size(h: _Handler) -> tuple:
-    raw = h.form().get("app_class_name")
-    if not raw:
-        raise Refused(HTTPStatus.BAD_REQUEST, "missing 'app_class_name'")
-    size = desktop_ops.window_size(raw.decode())
+    name = _form_text(h.form(), "app_class_name")
+    size = desktop_ops.window_size(name)
     if size is None:
-        raise Refused(HTTPStatus.NOT_FOUND, f"no window of class {raw.decode()!r}")
+        raise Refused(HTTPStatus.NOT_FOUND, f"no window of class {name!r}")
     return HTTPStatus.OK, {"width": size[0], "height": size[1]}, "json"
 
 
@@ -354,8 +454,19 @@ def exists(kind: str):
 
 
 def close_all(h: _Handler) -> tuple:
+    """Ask every window to close, and answer once they are gone (windows close asynchronously)
+    or after `CLOSE_WAIT` seconds, naming those still open (a window may ask to save first)."""
+    before = _window_ids()
     desktop_ops.close_all_windows()
-    return HTTPStatus.OK, "all windows closed", "text"
+    deadline = time.monotonic() + CLOSE_WAIT
+    while (left := before & _window_ids()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return HTTPStatus.OK, "all windows closed" if not left else f"{len(left)} window(s) did not close", "text"
+
+
+def _window_ids() -> set[str]:
+    listed = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
 
 
 def clear_task_files(h: _Handler) -> tuple:
@@ -395,8 +506,18 @@ POST_ROUTES = {
 }
 
 
+def _host_name(header: str | None) -> str | None:
+    """The name in a Host header (`name`, `name:port`, `[v6]:port`), without the port."""
+    if header is None:
+        return None
+    header = header.strip()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,13 @@ from environments.tasks.model import Task
 
 class TaskLoadError(ValueError):
     """A task file that is not valid JSON or not a task; the message names the file and why."""
+
+
+_JSON_ERRORS = (OSError, UnicodeDecodeError, ValueError, RecursionError)
+"""What reading untrusted JSON can raise: JSONDecodeError and over-long integers are ValueErrors,
+over-deep nesting is a RecursionError."""
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
+"""A domain or task id from an index file: one plain file-name component, so it cannot leave `examples`."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,7 @@ class LoadedTasks:
 
 def load_task(path: Path, domain: str | None = None) -> Task:
     """One task file; its domain defaults to the name of its folder."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise TaskLoadError(f"{path}: not readable JSON ({err})") from None
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise TaskLoadError(f"{path}: a task file holds a JSON object")
     try:
@@ -75,16 +80,17 @@ def load_tasks(path: Path, examples: Path | None = None) -> LoadedTasks:
         return LoadedTasks(tasks, failures)
     if not path.exists():
         raise TaskLoadError(f"{path}: no such file or folder")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise TaskLoadError(f"{path}: not readable JSON ({err})") from None
+    data = _read_json(path)
     if is_index(data):
         root = examples or path.parent / "examples"
         for domain, ids in data.items():
             for task_id in ids:
+                if not (_NAME.fullmatch(domain) and _NAME.fullmatch(task_id)):
+                    failures.append(LoadFailure(root, f"{path.name}: {domain!r}/{task_id!r} is not a plain domain "
+                                                      "and task id (letters, digits, '_', '-', '.'); skipped"))
+                    continue
                 file = root / domain / f"{task_id}.json"
-                if file.exists():
+                if file.is_file():
                     add(file, domain)
                 else:
                     failures.append(LoadFailure(file, f"{file}: listed in {path.name} but missing"))
@@ -93,8 +99,16 @@ def load_tasks(path: Path, examples: Path | None = None) -> LoadedTasks:
     return LoadedTasks(tasks, failures)
 
 
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except _JSON_ERRORS as err:
+        reason = str(err) or type(err).__name__
+        raise TaskLoadError(f"{path}: not readable JSON ({reason})") from None
+
+
 def _looks_like_index(file: Path) -> bool:
     try:
-        return is_index(json.loads(file.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return is_index(_read_json(file))
+    except TaskLoadError:
         return False

@@ -155,5 +155,5 @@ def test_bodies_a_route_ignores_do_not_corrupt_the_next_request(vm: VM) -> None:
             assert http.post("/screen_size", json={}).json() == {"width": 1280, "height": 800}
     host, port = vm.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as raw:
-        raw.sendall(b"POST /setup/execute HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\nConnection: close\r\n\r\n{}")
+        raw.sendall(b"POST /setup/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: zz\r\nConnection: close\r\n\r\n{}")
         assert raw.recv(200).startswith(b"HTTP/1.1 400")

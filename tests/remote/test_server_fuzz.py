@@ -1,6 +1,8 @@
 """Untrusted requests against our VM server: whatever the body, path or headers, the answer is
 a clear HTTP status (never a dropped connection or a traceback), and nothing outside the
-served roots is read or written. Routes that run commands by design are left out."""
+served roots is read or written. Routes that run commands by design are left out here; the
+explicit refusals (traversal, sizes, JSON, content types, tokens, browsers) are in
+tests/security/test_server_refusals.py."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from environments.remote.server import VMServer
 FILE_ROUTES = ["/file", "/setup/upload", "/list_directory", "/setup/create_folder", "/setup/create_file",
                "/setup/recycle", "/file_exists", "/folder_exists", "/setup/open_file", "/setup/download_file"]
 TOKEN = "kimi-outside-token-91c3"
-EXPECTED = {200, 400, 401, 403, 404, 413, 500, 501}
+EXPECTED = {200, 400, 401, 403, 404, 411, 413, 415, 500, 501}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
@@ -44,28 +46,35 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     vm.server_close()
 
 
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """One client for all requests: a new client per request costs more than the request."""
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
 def snapshot(folder: Path) -> set[Path]:
     return set(folder.rglob("*"))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(route=st.sampled_from(FILE_ROUTES), body=json_values)
-def test_any_json_body_gets_a_clear_answer(server, route: str, body: object) -> None:
+def test_any_json_body_gets_a_clear_answer(server, http, route: str, body: object) -> None:
     url, _, outside = server
     before = snapshot(outside)
-    answer = httpx.post(url + route, json=body, timeout=10)
+    answer = http.post(url + route, json=body)
     assert answer.status_code in EXPECTED
     assert snapshot(outside) == before
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=paths, data=st.binary(max_size=64))
-def test_file_routes_never_leave_the_root(server, path: str, data: bytes) -> None:
+def test_file_routes_never_leave_the_root(server, http, path: str, data: bytes) -> None:
     url, root, outside = server
     before = snapshot(outside)
     for target in (path, str(outside / "secret.txt"), str(root / ".." / outside.name / "x")):
-        upload = httpx.post(url + "/setup/upload", data={"file_path": target}, files={"file_data": ("f", data)}, timeout=10)
-        read = httpx.post(url + "/file", data={"file_path": target}, timeout=10)
+        upload = http.post(url + "/setup/upload", data={"file_path": target}, files={"file_data": ("f", data)})
+        read = http.post(url + "/file", data={"file_path": target})
         assert upload.status_code in EXPECTED and read.status_code in EXPECTED
         assert TOKEN.encode() not in read.content
     assert snapshot(outside) == before
@@ -74,8 +83,8 @@ def test_file_routes_never_leave_the_root(server, path: str, data: bytes) -> Non
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=300), route=st.sampled_from(FILE_ROUTES + ["/nowhere"]))
-def test_raw_bytes_and_bad_headers_are_refused_cleanly(server, raw: bytes, route: str) -> None:
+def test_raw_bytes_and_bad_headers_are_refused_cleanly(server, http, raw: bytes, route: str) -> None:
     url, _, _ = server
     for ctype in ("application/json", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain"):
-        answer = httpx.post(url + route, content=raw, headers={"content-type": ctype}, timeout=10)
+        answer = http.post(url + route, content=raw, headers={"content-type": ctype})
         assert answer.status_code in EXPECTED
