@@ -29,6 +29,8 @@ from agent.grounding_cli import ground_command
 from agent.loop import EpisodeResult
 from agent.replay_cli import record_command, replay_command
 from agent.runner import DEFAULT_RECORDINGS, RunOptions, run_instruction
+from agent.safety import DEFAULT_PANIC_KEY, PanicKeyError, PolicyError
+from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from agent.tasks_cli import app as tasks_app
 from agent.trajectory import StepRecord
 from agent.trajectory_cli import export_command, view_command
@@ -84,6 +86,10 @@ def parse(
 
 def _print_step(record: StepRecord) -> None:
     console.print(describe_step(record), highlight=False)
+    for event in record.guard:
+        answer = f" (answer: {event.answer})" if event.answer else ""
+        colour = "yellow" if event.verdict in ("confirm", "warn") else "red"
+        console.print(f"  [{colour}]guard {event.kind}: {event.verdict}{answer}[/{colour}] {escape(event.reason)}", highlight=False)
 
 
 def _print_summary(result: EpisodeResult) -> None:
@@ -121,10 +127,17 @@ def run(
     resize: Annotated[bool, typer.Option(help="Resize screenshots to multiples of 28 px (Kimi-VL's patch grid).")] = True,
     temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
+    policy: Annotated[Optional[Path], typer.Option(help="Action policy (TOML) replacing the shipped one, which denies session-ending keys, asks before destructive shell commands and allows 300 actions.", rich_help_panel="Safety")] = None,
+    confirm: Annotated[str, typer.Option(help="Ask at the terminal before actions: never (actions the policy marks confirm are refused), risky (only those), always (every action). Without a terminal on stdin nobody is asked and those actions are refused.", rich_help_panel="Safety")] = "risky",
+    panic_key: Annotated[str, typer.Option(help="Global key combination on the X display the agent acts on (desktop, xvfb) that stops the run before its next action.", rich_help_panel="Safety")] = DEFAULT_PANIC_KEY,
+    no_panic_key: Annotated[bool, typer.Option("--no-panic-key", help="Do not listen for the panic key.", rich_help_panel="Safety")] = False,
+    max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_REPEATS,
+    max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_UNCHANGED,
+    on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first (a repeated step is not performed), stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
 ) -> None:
     """Run INSTRUCTION on a desktop with Kimi-VL until it is done, fails, or a budget runs out.
 
-    Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Exits 0 when the model reports success.
+    Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Every action is checked against the action policy first; a denied one is not performed and the model is told why. Exits 0 when the model reports success.
     """
     if env not in ("desktop", "xvfb", "browser", "osworld", "waa"):
         raise typer.BadParameter("use desktop, xvfb, browser, osworld or waa", param_hint="--env")
@@ -136,15 +149,26 @@ def run(
         width, height = (int(n) for n in size.lower().split("x"))
     except ValueError:
         raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 1920x1080", param_hint="--size") from None
+    if confirm not in ("never", "risky", "always"):
+        raise typer.BadParameter("use never, risky or always", param_hint="--confirm")
+    if confirm == "always" and not sys.stdin.isatty():
+        raise typer.BadParameter("always needs a person at a terminal, and stdin is not one; use risky or never", param_hint="--confirm")
+    if on_runaway not in ("intervene", "stop"):
+        raise typer.BadParameter("use intervene or stop", param_hint="--on-runaway")
+    for value, hint in ((max_repeats, "--max-repeats"), (max_unchanged, "--max-unchanged")):
+        if value == 1:
+            raise typer.BadParameter("use 2 or more, or 0 to turn the check off", param_hint=hint)
     options = RunOptions(
         instruction=instruction, env=env, base_url=base_url, model=model, api_key=api_key,
         max_steps=max_steps, max_seconds=max_seconds, record=record, monitor=monitor, scale=scale,
         size=(width, height), launch=tuple(launch or ()), url=url, image_format=image_format, resize=resize,
         temperature=temperature, max_tokens=max_tokens, vm_url=vm_url, vm_token=vm_token,
+        policy=policy, confirm=confirm, panic_key=None if no_panic_key else panic_key,
+        max_repeats=max_repeats or None, max_unchanged=max_unchanged or None, on_runaway=on_runaway,
     )
     try:
         result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
-    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError) as err:
+    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError) as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     _print_summary(result)

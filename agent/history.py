@@ -4,6 +4,10 @@ The request only ever grows by appending the new screenshot and the last reply, 
 prefix cache serves everything before them. Old screenshots are dropped in rare large
 blocks (down to `keep_images` once `max_images` would be exceeded), each replaced by a
 fixed placeholder, so the prefix breaks only on those steps.
+
+A note for the model about its previous step (what the safety guard did with it) opens the
+next turn's user message, before that turn's screenshot: it is appended with the new turn,
+so it never changes what earlier requests already sent.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class _Turn:
     size: tuple[int, int]
     name: str
     """What the trajectory calls this image (its frame file)."""
+    note: str | None = None
+    """Text shown before this turn's screenshot (about the previous step)."""
     reply: str | None = None
 
 
@@ -47,11 +53,11 @@ class History:
     first_kept: int = 0
     """Turns before this index have their screenshot replaced by `OMITTED`."""
 
-    def observe(self, image_url: str, size: tuple[int, int], name: str = "") -> None:
-        """Start a new turn with the screenshot the model is about to see."""
+    def observe(self, image_url: str, size: tuple[int, int], name: str = "", note: str | None = None) -> None:
+        """Start a new turn with the screenshot the model is about to see, after `note` if given."""
         if self.turns and self.turns[-1].reply is None:
             raise RuntimeError("the previous turn has no reply yet")
-        self.turns.append(_Turn(ImagePart(image_url=ImageURL(url=image_url)), size, name))
+        self.turns.append(_Turn(ImagePart(image_url=ImageURL(url=image_url)), size, name, note))
         if len(self.turns) - self.first_kept > self.config.max_images:
             self.first_kept = len(self.turns) - self.config.keep_images
 
@@ -68,6 +74,8 @@ class History:
         out = [Message(role="system", content=self.system)]
         for i, turn in enumerate(self.turns):
             parts: list[Part] = [TextPart(text=self.task)] if i == 0 else []
+            if turn.note is not None:
+                parts.append(TextPart(text=turn.note))
             image = ImagePart(image_url=ImageURL(url=turn.name)) if names else turn.image
             parts.append(image if i >= self.first_kept else TextPart(text=OMITTED))
             if feedback is not None and i == len(self.turns) - 1:

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from actions.coords import Frame
+from actions.executors.local import FailSafeTriggered
 from actions.models import Action, Done, Fail
 from agent.backends.base import BackendError
 from agent.policy import KimiPolicy
+from agent.safety.guards import EpisodeGuard, Guards, held_back
 from agent.trajectory import (
     ExecutionRecord,
+    GuardEvent,
     Outcome,
     RequestRecord,
     StepRecord,
@@ -71,14 +74,18 @@ def run_episode(
     budget: Budget,
     on_step: Callable[[StepRecord], None] | None = None,
     reset_options: dict | None = None,
+    guards: Guards | None = None,
 ) -> EpisodeResult:
-    """Run until done/fail, a budget runs out, an error, or Ctrl+C; the trajectory is finished in every case.
+    """Run until done/fail, a budget runs out, a guard stops it, an error, or Ctrl+C; the trajectory is finished in every case.
 
     `reset_options` go to `env.reset` (e.g. {"task": ...} to run a task's setup first); an
     exception from reset (a failed setup) ends the episode as an error and is re-raised.
+    `guards` check every action before it is performed; by default the shipped policy with
+    nobody to confirm (so `confirm` rules deny) and the default runaway limits.
     """
     started = time.monotonic()
     result = EpisodeResult(outcome="running", folder=str(writer.folder))
+    guard = (guards or Guards()).episode()
     try:
         _, info = env.reset(options={**(reset_options or {}), "instruction": policy.instruction})
         capture_seconds = _capture_seconds(info)
@@ -86,11 +93,19 @@ def run_episode(
             if budget.max_seconds is not None and time.monotonic() - started > budget.max_seconds:
                 result.outcome = "timeout"
                 break
-            record, capture_seconds = _one_step(env, policy, perception, writer, index, capture_seconds)
+            panic = guard.panicked()
+            if panic is not None:
+                result.outcome, result.error = "stopped", panic.reason
+                break
+            record, capture_seconds = _one_step(env, policy, perception, writer, index, capture_seconds, guard)
             writer.append(record)
             result.steps.append(record)
             if on_step:
                 on_step(record)
+            stop = next((e for e in record.guard if e.verdict == "stop"), None)
+            if stop is not None:
+                result.outcome, result.error = "stopped", stop.reason
+                break
             if record.execution.error == INTERRUPTED:
                 result.outcome = "interrupted"
                 break
@@ -98,7 +113,7 @@ def run_episode(
                 result.outcome, result.error = "error", record.error
                 break
             terminal = next((a for a in record.actions if isinstance(a, (Done, Fail))), None)
-            if terminal is not None:
+            if terminal is not None and not held_back(record.guard):
                 result.outcome = terminal.type
                 result.answer = terminal.answer if isinstance(terminal, Done) else terminal.reason
                 break
@@ -106,6 +121,9 @@ def run_episode(
             result.outcome = "max_steps"
     except KeyboardInterrupt:
         result.outcome = "interrupted"
+        panic = guard.panicked()
+        if panic is not None:
+            result.outcome, result.error = "stopped", panic.reason
     except BackendError as err:
         result.outcome, result.error = "error", f"model backend: {err}"
     except Exception as err:
@@ -125,6 +143,7 @@ def _one_step(
     writer: TrajectoryWriter,
     index: int,
     capture_seconds: float,
+    guard: EpisodeGuard,
 ) -> tuple[StepRecord, float]:
     started_at = time.time()
     shot = env.last_screenshot
@@ -132,15 +151,28 @@ def _one_step(
     image, frame = perception.encode(shot)
     encode_seconds = time.perf_counter() - t0
     name = writer.write_frame(index, image.data, image.extension)
-    decision = policy.decide(image.data_url, frame, name)
+    decision = policy.decide(image.data_url, frame, name, guard.take_note())
     execution = ExecutionRecord()
     env_error: str | None = None
     execute_seconds = settle_seconds = next_capture = 0.0
-    for action in decision.screen_actions:
+    events: list[GuardEvent] = []
+    changed: bool | None = False
+    review = guard.review(decision.screen_actions) if decision.step is not None else None
+    if review is not None:
+        events.extend(review.events)
+    for action in decision.screen_actions if review is not None and review.perform else ():
+        panic = guard.panicked()
+        if panic is not None:
+            events.append(panic)
+            break
         try:
             outcome = env.perform(action)
         except KeyboardInterrupt:
             execution = execution.model_copy(update={"ok": False, "error": INTERRUPTED})
+            break
+        except FailSafeTriggered as err:
+            events.append(GuardEvent(kind="fail_safe", verdict="stop", reason=str(err), action=execution.executed))
+            execution = execution.model_copy(update={"ok": False, "error": str(err)})
             break
         except Exception as err:  # noqa: BLE001  a dead display, browser or VM ends the episode, recorded
             env_error = f"environment: {type(err).__name__}: {err}"
@@ -149,12 +181,18 @@ def _one_step(
         execute_seconds += outcome.timings.execute
         settle_seconds += outcome.timings.settle
         next_capture = outcome.timings.capture
+        if outcome.ok:
+            changed = _changed(changed, outcome)
         execution = ExecutionRecord(
             ok=outcome.ok, error=outcome.error, executed=execution.executed + int(outcome.ok),
             settle_stable=outcome.settle.stable if outcome.settle else None,
         )
         if not outcome.ok:
             break
+    if review is not None and not any(e.verdict == "stop" for e in events):
+        after = guard.after(execution.executed, changed)
+        if after is not None:
+            events.extend(after.events)
     step = decision.step
     record = StepRecord(
         index=index,
@@ -176,8 +214,16 @@ def _one_step(
         ),
         tokens=TokenRecord(prompt=decision.tokens.prompt, shared_prefix=decision.tokens.shared_prefix, new=decision.tokens.new),
         error=decision.error or env_error,
+        guard=events,
     )
     return record, next_capture
+
+
+def _changed(so_far: bool | None, outcome: ExecutionResult) -> bool | None:
+    """Whether the step's actions so far changed the screen; None when the env cannot say."""
+    if so_far or (outcome.settle is not None and outcome.settle.changed):
+        return True
+    return None if so_far is None or outcome.settle is None else False
 
 
 def _capture_seconds(info: dict) -> float:

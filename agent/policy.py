@@ -65,13 +65,14 @@ class KimiPolicy:
             config=self.config.history,
         )
 
-    def decide(self, image_url: str, frame: Frame, name: str) -> Decision:
+    def decide(self, image_url: str, frame: Frame, name: str, note: str | None = None) -> Decision:
         """Show the model the screenshot at `image_url` (of `frame`) and return its checked step.
 
-        Raises `BackendError` when the model cannot be reached; a reply that cannot be used
-        is fed back up to `max_attempts` times, then reported in `Decision.error`.
+        `note` (what the safety guard did with the previous step) is shown before the
+        screenshot. Raises `BackendError` when the model cannot be reached; a reply that
+        cannot be used is fed back up to `max_attempts` times, then reported in `Decision.error`.
         """
-        self.history.observe(image_url, (frame.image_width, frame.image_height), name)
+        self.history.observe(image_url, (frame.image_width, frame.image_height), name, note)
         attempts: list[Attempt] = []
         model_seconds = parse_seconds = 0.0
         feedback: str | None = None

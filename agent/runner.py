@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from contextlib import ExitStack
@@ -15,12 +16,26 @@ from agent.backends.openai_compat import OpenAICompatBackend, is_serving
 from agent.backends.vllm_server import ServeConfig, VLLMServer
 from agent.loop import Budget, EpisodeResult, Perception, run_episode
 from agent.policy import KimiPolicy, PolicyConfig
+from agent.safety import (
+    DEFAULT_PANIC_KEY,
+    Confirmer,
+    ConfirmMode,
+    Guards,
+    PanicKey,
+    PanicSignal,
+    RunawayConfig,
+    default_policy,
+    load_policy,
+)
+from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED, RunawayMode
 from agent.trajectory import EpisodeInfo, StepRecord, TrajectoryWriter
 from environments.encode import EncodedImage, ImageFormat, encode_image, resize_for_model
 from environments.screen import Screenshot, frame_for
 
 EnvName = Literal["desktop", "xvfb", "browser", "osworld", "waa"]
 DEFAULT_RECORDINGS = Path("recordings")
+LOCAL_DISPLAY_ENVS: tuple[EnvName, ...] = ("desktop", "xvfb")
+"""Envs that act on an X display of this machine: the panic key and the fail-safe apply there."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,24 @@ class RunOptions:
     serve_log: Path = field(default=Path("recordings/vllm-serve.log"))
     vm_url: str | None = None
     vm_token: str | None = None
+    policy: Path | None = None
+    """Policy file replacing the shipped one (agent/safety/default_policy.toml)."""
+    confirm: ConfirmMode = "risky"
+    panic_key: str | None = DEFAULT_PANIC_KEY
+    """None: no panic key."""
+    max_repeats: int | None = DEFAULT_MAX_REPEATS
+    max_unchanged: int | None = DEFAULT_MAX_UNCHANGED
+    on_runaway: RunawayMode = "intervene"
+
+
+def make_guards(options: RunOptions) -> Guards:
+    """The guards `options` ask for; raises `PolicyError` or `PanicKeyError` for bad settings."""
+    policy = load_policy(options.policy) if options.policy is not None else default_policy()
+    panic = PanicSignal(options.panic_key) if options.panic_key and options.env in LOCAL_DISPLAY_ENVS else None
+    return Guards(
+        policy=policy, confirm=Confirmer(options.confirm),
+        runaway=RunawayConfig(options.max_repeats, options.max_unchanged, options.on_runaway), panic=panic,
+    )
 
 
 def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -> Perception:
@@ -112,6 +145,7 @@ def run_instruction(
 ) -> EpisodeResult:
     """Run one episode as `options` say and return its result; every process started is stopped."""
     config = policy_config(options.model, options.temperature, options.max_tokens)
+    guards = make_guards(options)
     with ExitStack() as stack:
         backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
         env = make_env(options)
@@ -123,4 +157,9 @@ def run_instruction(
         )
         stack.callback(writer.close)
         perception = make_perception(options.image_format, options.resize, config.max_patches)
-        return run_episode(env, policy, perception, writer, Budget(options.max_steps, options.max_seconds), on_step)
+        if guards.panic is not None:  # after make_env: an xvfb env sets DISPLAY
+            stack.enter_context(PanicKey(guards.panic))
+            on_status(f"panic key: {guards.panic.keys} on display {os.environ.get('DISPLAY')} stops the run")
+        return run_episode(
+            env, policy, perception, writer, Budget(options.max_steps, options.max_seconds), on_step, guards=guards,
+        )

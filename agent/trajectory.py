@@ -32,7 +32,10 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
 """Format versions `read_trajectory` can read."""
 
-Outcome = Literal["running", "done", "fail", "max_steps", "timeout", "interrupted", "error"]
+Outcome = Literal["running", "done", "fail", "max_steps", "timeout", "interrupted", "stopped", "error"]
+"""`stopped`: a safety guard ended the episode (action budget, runaway, panic key, fail-safe)."""
+GuardKind = Literal["policy", "budget", "repeat", "unchanged", "panic", "fail_safe"]
+GuardVerdict = Literal["deny", "confirm", "warn", "stop"]
 
 
 class _Record(BaseModel):
@@ -78,6 +81,20 @@ class ExecutionRecord(_Record):
     settle_stable: bool | None = None
 
 
+class GuardEvent(_Record):
+    """A safety guard stepping in: a denied or confirmed action, a runaway warning, a stop."""
+
+    kind: GuardKind
+    verdict: GuardVerdict
+    reason: str
+    action: int | None = None
+    """Index into the step's actions of the action concerned, if one is."""
+    rule: str | None = None
+    """The policy rule that decided (None: the policy's default, or not a policy event)."""
+    answer: Literal["yes", "no", "nobody"] | None = None
+    """For `confirm`: the person's answer, or `nobody` when no person could be asked."""
+
+
 class TokenRecord(_Record):
     """Prompt-token accounting of the request (estimated with the image-token arithmetic)."""
 
@@ -108,6 +125,8 @@ class StepRecord(_Record):
     tokens: TokenRecord | None = None
     error: str | None = None
     """Why the step produced no actions (every attempt failed), if it did not."""
+    guard: list[GuardEvent] = Field(default_factory=list)
+    """Every time a safety guard stepped in during this step (empty in older trajectories)."""
 
 
 class EpisodeInfo(_Record):
@@ -209,6 +228,10 @@ class TrajectoryVersionError(ValueError):
         )
 
 
+class TrajectoryReadError(ValueError):
+    """An episode folder that cannot be read as given (bad episode.json, a frame outside the folder)."""
+
+
 class Trajectory(BaseModel):
     """An episode folder read back."""
 
@@ -219,7 +242,15 @@ class Trajectory(BaseModel):
     """Lines that could not be read (at most a last line cut by a kill)."""
 
     def frame_path(self, step: StepRecord) -> Path:
-        return self.folder / step.screenshot
+        """The step's frame file; a name or symlink leading out of the episode folder is refused,
+        since a folder from someone else could otherwise make the viewer embed any file."""
+        path = self.folder / step.screenshot
+        if not path.resolve().is_relative_to(self.folder.resolve()):
+            raise TrajectoryReadError(
+                f"{self.folder}: step {step.index} names the frame {step.screenshot!r}, which is outside the "
+                "episode folder; this folder was not written by kimi-agent as is and is not read"
+            )
+        return path
 
 
 def read_trajectory(folder: Path) -> Trajectory:
@@ -228,12 +259,20 @@ def read_trajectory(folder: Path) -> Trajectory:
     Raises `TrajectoryVersionError` when `episode.json` names a format version not in
     `SUPPORTED_VERSIONS` (a newer writer may have changed what the fields mean).
     """
-    text = (folder / EPISODE_FILE).read_text(encoding="utf-8")
-    raw = json.loads(text)
+    try:
+        text = (folder / EPISODE_FILE).read_text(encoding="utf-8")
+        raw = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:  # bad UTF-8, bad JSON, over-deep nesting
+        raise TrajectoryReadError(f"{folder / EPISODE_FILE}: not readable JSON ({str(err) or type(err).__name__})") from None
     found = raw.get("format_version", FORMAT_VERSION) if isinstance(raw, dict) else FORMAT_VERSION
     if isinstance(found, bool) or found not in SUPPORTED_VERSIONS:
         raise TrajectoryVersionError(folder, found)
-    info = EpisodeInfo.model_validate_json(text)
+    try:
+        info = EpisodeInfo.model_validate_json(text)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the document"
+        raise TrajectoryReadError(f"{folder / EPISODE_FILE}: {where}: {first['msg']}") from None
     steps: list[StepRecord] = []
     torn = 0
     for line in _lines(folder / TRAJECTORY_FILE):

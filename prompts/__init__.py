@@ -8,6 +8,7 @@ from prompts.render import (
     agent_task_text,
     feedback_text,
     grounding_prompt,
+    guard_note_text,
 )
 from prompts.template import TemplateError
 
@@ -20,4 +21,5 @@ __all__ = [
     "agent_task_text",
     "feedback_text",
     "grounding_prompt",
+    "guard_note_text",
 ]

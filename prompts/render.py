@@ -45,6 +45,13 @@ def feedback_text(error: str) -> str:
     return fill(load("feedback"), {"error": error.strip() or "no reason given"})
 
 
+def guard_note_text(notes: Sequence[str]) -> str:
+    """The user text that tells the model what the safety guard did with its last step, one line per note."""
+    if isinstance(notes, str) or not notes:
+        raise ValueError("guard notes are a non-empty sequence of sentences")
+    return fill(load("guard"), {"notes": "\n".join(f"- {' '.join(note.split())}" for note in notes)})
+
+
 def _instruction(instruction: str) -> str:
     stripped = instruction.strip()
     if not stripped:

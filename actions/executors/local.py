@@ -30,6 +30,14 @@ DRAG_SECONDS = 0.1
 """Drags move over this long: apps ignore a press and release with no motion between."""
 
 
+class FailSafeTriggered(RuntimeError):
+    """pyautogui's corner fail-safe fired: a person moved the pointer into a screen corner to stop the run.
+
+    Not an `ActionError`: the environment must not report it as one failed action; it ends
+    the episode (the loop records it as stopped).
+    """
+
+
 def _pyautogui(fail_safe: bool) -> Any:
     if not os.environ.get("DISPLAY"):
         raise ExecutionError("DISPLAY is not set: there is no X display to act on")
@@ -82,8 +90,10 @@ class PyAutoGUIExecutor:
             self._perform(action, point)
         except ExecutionError:
             raise
-        except gui.FailSafeException:
-            raise
+        except gui.FailSafeException as err:
+            raise FailSafeTriggered(
+                f"pyautogui's fail-safe fired: the pointer was in a screen corner when a {action.type} action began"
+            ) from err
         except Exception as err:  # pyautogui and Xlib raise many unrelated types
             raise ExecutionError(f"{action.type} failed: {type(err).__name__}: {err}") from err
 
