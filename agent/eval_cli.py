@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,8 +15,11 @@ from rich.table import Table
 
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.evaluate import SUMMARY_FILE, EvalOptions, Summary, TaskResult, run_eval
+from agent.eval_ray import RayExecutorError, import_ray
+from agent.evaluate import SUMMARY_FILE, EvalOptions, RayOptions, Summary, TaskResult, run_eval
 from agent.grounding_cli import grounding_eval
+from agent.safety import PolicyError, load_policy
+from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from environments.tasks.load import TaskLoadError
 from environments.tasks.suite import SUITE_INDEX
 
@@ -25,12 +30,22 @@ def eval_command(
     tasks: Annotated[Optional[Path], typer.Option(help="A task file, a folder of them, or an index file {domain: \\[ids]} (with --examples). Default: the shipped local suite.", show_default=False)] = None,
     examples: Annotated[Optional[Path], typer.Option(help="Folder an index file's ids resolve in (default: 'examples' beside it).")] = None,
     results: Annotated[Path, typer.Option(help="Where per-task folders and summary.json go; rerunning resumes.")] = Path("results"),
-    env: Annotated[str, typer.Option(help="auto (each task's own 'env' field, default xvfb), xvfb, browser, desktop, or a VM: osworld, waa.")] = "auto",
+    env: Annotated[str, typer.Option(help="auto (each task's own 'env' field, default xvfb), xvfb, browser, desktop, or a VM: osworld, waa; static: a generated screen for harness benchmarks.")] = "auto",
     vm_url: Annotated[Optional[list[str]], typer.Option(help="VM server URL for --env osworld/waa (repeat: one per worker).")] = None,
-    vm_urls_file: Annotated[Optional[Path], typer.Option(help="A file with one VM server URL per line.")] = None,
+    vm_urls_file: Annotated[Optional[Path], typer.Option(help="A file with one VM server URL per line; with --executor ray, optionally followed by a Ray custom resource the VM's actor needs (pins it to the VM's node).")] = None,
     vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM servers.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Tasks run at once, each worker in its own process with its own environment.")] = 1,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint. Default: use or start `vllm serve` on port 8000.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Tasks run at once, each worker in its own process (or Ray actor) with its own environment.")] = 1,
+    executor: Annotated[str, typer.Option(help="local (worker processes on this machine) or ray (actors on a Ray cluster; needs the 'ray' extra).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray: the cluster's address (HOST:PORT of `ray start --head`). Default: RAY_ADDRESS, else the cluster last started here, else a one-machine cluster for this run.")] = None,
+    actor_cpus: Annotated[float, typer.Option(min=0, help="Ray: CPUs each actor reserves.")] = 1.0,
+    actor_memory: Annotated[Optional[str], typer.Option(help="Ray: memory each actor reserves, e.g. 2G or 512M (placement only, not a limit).")] = None,
+    ray_resources: Annotated[Optional[str], typer.Option(help='Ray: custom resources each actor reserves, as JSON, e.g. \'{"display": 1}\' (nodes declare them with `ray start --resources`).')] = None,
+    requeue: Annotated[int, typer.Option(min=0, help="Ray: reruns of a task whose actor or node died, before it counts as errored.")] = 1,
+    policy: Annotated[Optional[Path], typer.Option(help="Action policy (TOML). Default: the sandbox policy (denies only session-ending keys) on xvfb, browser and VMs; the full default policy on --env desktop. Nobody confirms during eval, so `confirm` rules refuse.", rich_help_panel="Safety", show_default=False)] = None,
+    max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_REPEATS,
+    max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_UNCHANGED,
+    on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first, stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
+    base_url: Annotated[Optional[list[str]], typer.Option(help="OpenAI-compatible endpoint (repeat: dealt round-robin to workers). Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Step budget per task (OSWorld's harnesses use 15, 50 or 100).")] = 15,
@@ -55,21 +70,50 @@ def eval_command(
         raise typer.Exit(show_report(report, compare, out))
     if grounding is not None:
         grounding_eval(grounding, results / "grounding", base_url, model, api_key, concurrency, bbox_format, limit)
-    if env not in ("auto", "xvfb", "browser", "desktop", "osworld", "waa"):
-        raise typer.BadParameter("use auto, xvfb, browser, desktop, osworld or waa", param_hint="--env")
+    if env not in ("auto", "xvfb", "browser", "desktop", "osworld", "waa", "static"):
+        raise typer.BadParameter("use auto, xvfb, browser, desktop, osworld, waa or static", param_hint="--env")
     urls = list(vm_url or [])
+    vm_resources = [""] * len(urls)
     if vm_urls_file is not None:
-        urls += [line.strip() for line in vm_urls_file.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        for line in vm_urls_file.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                url, _, resource = line.strip().partition(" ")
+                urls.append(url)
+                vm_resources.append(resource.strip())
+    if executor not in ("local", "ray"):
+        raise typer.BadParameter("use local or ray", param_hint="--executor")
+    if executor == "ray":
+        try:
+            import_ray()
+        except RayExecutorError as err:
+            console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+        if not base_url:
+            raise typer.BadParameter("--executor ray needs the model endpoint(s) every node can reach", param_hint="--base-url")
     if env in ("osworld", "waa") and len(urls) < workers:
         raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
     try:
         width, height = (int(n) for n in size.lower().split("x"))
     except ValueError:
         raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 1280x800", param_hint="--size") from None
+    ray_options = RayOptions(
+        address=ray_address, cpus=actor_cpus, memory=_bytes(actor_memory) if actor_memory else None,
+        resources=_resources(ray_resources) if ray_resources else (), vm_resources=tuple(vm_resources), requeue=requeue,
+    )
+    if on_runaway not in ("intervene", "stop"):
+        raise typer.BadParameter("use intervene or stop", param_hint="--on-runaway")
+    if policy is not None:
+        try:
+            load_policy(policy)
+        except PolicyError as err:
+            raise typer.BadParameter(str(err), param_hint="--policy") from None
     options = EvalOptions(
-        tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_url=base_url, model=model, api_key=api_key,
-        max_steps=max_steps, size=(width, height), retries=retries, offline=offline,
+        tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_urls=tuple(base_url or ()), model=model,
+        api_key=api_key, max_steps=max_steps, size=(width, height), retries=retries, offline=offline,
         workers=workers, vm_urls=tuple(urls), vm_token=vm_token, temperature=temperature, max_tokens=max_tokens,
+        executor="ray" if executor == "ray" else "local", ray=ray_options,
+        policy=policy, max_repeats=max_repeats or None, max_unchanged=max_unchanged or None,
+        on_runaway="stop" if on_runaway == "stop" else "intervene",
     )
     progress = Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
@@ -99,6 +143,9 @@ def eval_command(
         raise typer.Exit(2) from None
     except BackendError as err:
         console.print(f"[red]cannot evaluate: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    except RayExecutorError as err:
+        console.print(f"[red]cannot evaluate on Ray: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished tasks are kept; rerun the same command to resume[/yellow]")
@@ -176,6 +223,22 @@ def import_command(
         console.print(f"imported {escape(domain)}/{escape(task_id)}", highlight=False)
     console.print(f"{len(found) - failed} imported, {failed} failed")
     raise typer.Exit(1 if failed else 0)
+
+
+def _bytes(text: str) -> int:
+    """'2G', '512M', '1.5GiB' or a plain number of bytes."""
+    found = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not found:
+        raise typer.BadParameter("use bytes or a size such as 2G or 512M", param_hint="--actor-memory")
+    return int(float(found[1]) * 1024 ** "_KMGT".index(found[2].upper() or "_"))
+
+
+def _resources(text: str) -> tuple[tuple[str, float], ...]:
+    try:
+        parsed = json.loads(text)
+        return tuple((str(name), float(amount)) for name, amount in parsed.items())
+    except (ValueError, AttributeError, TypeError):
+        raise typer.BadParameter('use a JSON object of amounts, e.g. \'{"display": 1}\'', param_hint="--ray-resources") from None
 
 
 def _running_rate(summary: Summary) -> str:

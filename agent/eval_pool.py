@@ -18,23 +18,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from agent.evaluate import EvalOptions, TaskResult, TaskWorker, task_folder
+from agent.evaluate import EvalOptions, TaskResult, open_worker, task_folder
 from environments.tasks.model import Task
 
 POLL_SECONDS = 0.5
 
 
-def _worker_main(options: EvalOptions, vm_url: str | None, tasks: Any, results: Any) -> None:
-    from agent.backends.openai_compat import OpenAICompatBackend
-    from agent.runner import policy_config
-
+def _worker_main(options: EvalOptions, base_url: str, vm_url: str | None, tasks: Any, results: Any) -> None:
     # Stopped by the driver: unwind, so the worker's desktop or browser is closed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
-        backend = OpenAICompatBackend(options.base_url or "", options.model, api_key=options.api_key)
-        stack.callback(backend.close)
-        worker = TaskWorker(options, backend, policy_config(options.model, options.temperature, options.max_tokens), vm_url)
-        stack.callback(worker.close)
+        worker = open_worker(stack, options, base_url, vm_url)
         while (item := tasks.get()) is not None:
             task, folder = item
             results.put(("start", multiprocessing.current_process().name, task.id))
@@ -56,16 +50,19 @@ def run_pool(
     by_id = {task.id: task for task in tasks}
     for task in tasks:
         task_queue.put((task, str(task_folder(options.results, task.domain, task.id))))
-    workers: dict[str, tuple[Any, str | None]] = {}
+    workers: dict[str, tuple[Any, int]] = {}
 
-    def spawn(vm_url: str | None) -> None:
-        process = context.Process(target=_worker_main, args=(options, vm_url, task_queue, results), daemon=True)
+    def spawn(slot: int) -> None:
+        """Start worker number `slot`: its VM, and its endpoint (the endpoints dealt round-robin)."""
+        vm_url = options.vm_urls[slot] if kinds_need_vm else None
+        base_url = options.base_urls[slot % len(options.base_urls)]
+        process = context.Process(target=_worker_main, args=(options, base_url, vm_url, task_queue, results), daemon=True)
         process.start()
-        workers[process.name] = (process, vm_url)
+        workers[process.name] = (process, slot)
         task_queue.put(None)  # one stop sign per worker
 
-    for index in range(min(options.workers, len(tasks))):
-        spawn(options.vm_urls[index] if kinds_need_vm else None)
+    for slot in range(min(options.workers, len(tasks))):
+        spawn(slot)
     running: dict[str, str] = {}
     started = finished = 0
     try:
@@ -73,7 +70,7 @@ def run_pool(
             try:
                 kind, name, payload = results.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                for name, (process, vm_url) in list(workers.items()):
+                for name, (process, slot) in list(workers.items()):
                     if process.is_alive():
                         continue
                     del workers[name]
@@ -83,7 +80,7 @@ def run_pool(
                                              error=f"worker process died (exit status {process.exitcode})"))
                         finished += 1
                     if finished + len(running) < len(tasks):
-                        spawn(vm_url)
+                        spawn(slot)
                 continue
             if kind == "start":
                 running[name] = payload

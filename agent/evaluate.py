@@ -15,7 +15,9 @@ down, evaluation failure) is reported as errored, never dropped and never counte
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -26,16 +28,40 @@ from typing import Any, Literal
 
 from agent.atomic import write_atomic
 from agent.backends.base import Backend
+from agent.backends.openai_compat import OpenAICompatBackend
 from agent.loop import Budget, run_episode
 from agent.policy import KimiPolicy, PolicyConfig
 from agent.runner import make_perception, open_backend, policy_config
+from agent.safety import Guards, RunawayConfig, RunawayMode, default_policy, load_policy, sandbox_policy
+from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from agent.trajectory import EpisodeInfo, TrajectoryWriter
 from environments.tasks.load import LoadFailure, load_tasks
 from environments.tasks.model import Task
 
-EnvKind = Literal["auto", "xvfb", "browser", "desktop", "osworld", "waa"]
+EnvKind = Literal["auto", "xvfb", "browser", "desktop", "osworld", "waa", "static"]
 Status = Literal["finished", "errored"]
+Executor = Literal["local", "ray"]
 RESULT_FILE, ERROR_FILE, LOG_FILE, SUMMARY_FILE = "result.txt", "error.txt", "log.txt", "summary.json"
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the Ray actors run and what each one reserves (`--executor ray`)."""
+
+    address: str | None = None
+    """A running cluster (`ray start --head`); None: RAY_ADDRESS, else the last cluster `ray start`ed on
+    this machine, else a one-machine cluster for this run."""
+    cpus: float = 1.0
+    memory: int | None = None
+    """Bytes of memory each actor reserves (Ray places by it; it is not a limit)."""
+    resources: tuple[tuple[str, float], ...] = ()
+    """Custom resources every actor asks for, e.g. (("display", 1),) against `ray start --resources`."""
+    vm_resources: tuple[str, ...] = ()
+    """Beside each VM URL, a custom resource (or "") its actor asks one unit of: pins it to the VM's node."""
+    requeue: int = 1
+    """Times a task whose actor (or node) died is run again before it counts as errored."""
+    start_timeout: float = 300.0
+    """Seconds to wait for the first actor to be placed and started."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +70,8 @@ class EvalOptions:
     examples: Path | None = None
     results: Path = Path("results")
     env: EnvKind = "auto"
-    base_url: str | None = None
+    base_urls: tuple[str, ...] = ()
+    """OpenAI-compatible endpoints, dealt round-robin to workers; none: use or start `vllm serve`."""
     model: str = "moonshotai/Kimi-VL-A3B-Thinking-2506"
     api_key: str | None = None
     max_steps: int = 15
@@ -58,6 +85,14 @@ class EvalOptions:
     vm_urls: tuple[str, ...] = ()
     """One VM server per worker for --env osworld/waa."""
     vm_token: str | None = None
+    executor: Executor = "local"
+    ray: RayOptions = RayOptions()
+    policy: Path | None = None
+    """Action policy file; None: the sandbox policy, or the default policy on --env desktop."""
+    max_repeats: int | None = DEFAULT_MAX_REPEATS
+    max_unchanged: int | None = DEFAULT_MAX_UNCHANGED
+    """Runaway limits (None: off)."""
+    on_runaway: RunawayMode = "intervene"
 
 
 @dataclass
@@ -71,6 +106,18 @@ class TaskResult:
     seconds: float = 0.0
     outcome: str | None = None
     resumed: bool = False
+    requeued: int = 0
+    """Times the task was run again because the worker running it died."""
+
+
+def eval_guards(options: EvalOptions, kind: str) -> Guards:
+    """The guards of an evaluation episode: nobody confirms, so `confirm` rules refuse. Without
+    --policy, disposable environments get the sandbox policy and a real desktop the default one."""
+    if options.policy is not None:
+        policy = load_policy(options.policy)
+    else:
+        policy = default_policy() if kind == "desktop" else sandbox_policy()
+    return Guards(policy=policy, runaway=RunawayConfig(options.max_repeats, options.max_unchanged, options.on_runaway))
 
 
 def task_folder(results: Path, domain: str, task_id: str) -> Path:
@@ -98,6 +145,10 @@ def make_task_env(kind: str, options: EvalOptions, vm_url: str | None) -> Any:
         from environments.browser import BrowserEnv
 
         return BrowserEnv(width, height)
+    if kind == "static":
+        from environments.static import StaticEnv
+
+        return StaticEnv(width, height)
     if kind == "xvfb":
         from environments.virtual import XvfbEnv
 
@@ -111,11 +162,14 @@ class TaskWorker:
     """Runs tasks one at a time on environments it owns (one per kind, built on first use and
     rebuilt after an error). A plain object with `run_task`, so other executors can host it."""
 
-    def __init__(self, options: EvalOptions, backend: Backend, config: PolicyConfig, vm_url: str | None = None) -> None:
+    def __init__(self, options: EvalOptions, backend: Backend, config: PolicyConfig, vm_url: str | None = None,
+                 label: str | None = None) -> None:
         self.options = options
         self.backend = backend
         self.config = config
         self.vm_url = vm_url
+        # Named in each task's log: several processes, or hosts, write into one results folder.
+        self.label = label or f"pid {os.getpid()} on {socket.gethostname()}"
         self._envs: dict[str, Any] = {}
 
     def _env(self, kind: str) -> Any:
@@ -132,7 +186,8 @@ class TaskWorker:
                 pass
 
     def run_task(self, task: Task, folder: Path) -> TaskResult:
-        """Run and score one task into `folder`, retrying an errored attempt on a fresh environment."""
+        """Run and score one task into `folder` (trajectory and log; the driver stores the result),
+        retrying an errored attempt on a fresh environment."""
         result = TaskResult(task.id, task.domain, "errored")
         for attempt in range(1 + self.options.retries):
             result = self._attempt(task, folder, attempt)
@@ -150,7 +205,7 @@ class TaskWorker:
                 log.write(f"{time.strftime('%H:%M:%S')} {message}\n")
                 log.flush()
 
-            note(f"task {task.id} ({task.domain}) on {kind}, attempt {attempt + 1}: {task.instruction}")
+            note(f"task {task.id} ({task.domain}) on {kind}, attempt {attempt + 1}, worker {self.label}: {task.instruction}")
             try:
                 env = self._env(kind)
                 writer = TrajectoryWriter(folder / "trajectory", EpisodeInfo(
@@ -163,6 +218,7 @@ class TaskWorker:
                         make_perception("jpeg", True, self.config.max_patches), writer,
                         Budget(self.options.max_steps),
                         reset_options={"task": task, "workdir": folder / "work", "offline": self.options.offline},
+                        guards=eval_guards(self.options, kind),
                     )
                     result.steps, result.outcome = len(episode.steps), episode.outcome
                     note(f"episode ended: {episode.outcome} after {len(episode.steps)} step(s)")
@@ -174,14 +230,12 @@ class TaskWorker:
                     writer.record_score(score)
                 result.status, result.score = "finished", score
                 note(f"score {score:g}")
-                write_atomic(folder / RESULT_FILE, f"{score}\n")
             except KeyboardInterrupt:
                 note("interrupted")
                 raise
             except Exception as err:  # noqa: BLE001  any failure errors this task only
                 result.error = f"{type(err).__name__}: {err}"
                 note(f"errored: {result.error}\n{traceback.format_exc()}")
-                write_atomic(folder / ERROR_FILE, result.error + "\n")
                 self._discard(kind)
         result.seconds = time.monotonic() - started
         return result
@@ -223,6 +277,27 @@ class Summary:
         }
 
 
+def open_worker(stack: ExitStack, options: EvalOptions, base_url: str, vm_url: str | None,
+                label: str | None = None) -> TaskWorker:
+    """A worker with its own client for `base_url`, both closed with `stack` (for an executor's process)."""
+    backend = OpenAICompatBackend(base_url, options.model, api_key=options.api_key)
+    stack.callback(backend.close)
+    worker = TaskWorker(options, backend, policy_config(options.model, options.temperature, options.max_tokens),
+                        vm_url, label)
+    stack.callback(worker.close)
+    return worker
+
+
+def store_result(folder: Path, result: TaskResult) -> None:
+    """The driver's record of a task: result.txt, written atomically and last (it marks the task
+    finished for resume), or error.txt. Only the driver writes these, whichever executor ran the task."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if result.status == "finished":
+        write_atomic(folder / RESULT_FILE, f"{result.score}\n")
+    else:
+        write_atomic(folder / ERROR_FILE, f"{result.error}\n")
+
+
 def finished_result(folder: Path, task: Task) -> TaskResult | None:
     """The stored result of a task finished by an earlier run, if any."""
     try:
@@ -247,6 +322,8 @@ def run_eval(
     pending: list[Task] = []
 
     def record(result: TaskResult) -> None:
+        if not result.resumed:
+            store_result(task_folder(options.results, result.domain, result.task_id), result)
         summary.add(result)
         on_result(result, summary)
         write_atomic(options.results / SUMMARY_FILE, json.dumps(summary.to_json(), indent=2) + "\n")
@@ -259,12 +336,18 @@ def run_eval(
             pending.append(task)
     if pending:
         with ExitStack() as stack:
-            backend = open_backend(stack, options.base_url, options.model, options.api_key, options.serve_log, on_status)
+            first = options.base_urls[0] if options.base_urls else None
+            backend = open_backend(stack, first, options.model, options.api_key, options.serve_log, on_status)
             config = policy_config(options.model, options.temperature, options.max_tokens)
-            if options.workers > 1:
+            endpoints = replace(options, base_urls=options.base_urls or (backend.base_url,))
+            if options.executor == "ray":
+                from agent.eval_ray import run_ray
+
+                run_ray(endpoints, pending, on_start, record, on_status)
+            elif options.workers > 1:
                 from agent.eval_pool import run_pool
 
-                run_pool(replace(options, base_url=backend.base_url), pending, on_start, record)
+                run_pool(endpoints, pending, on_start, record)
             else:
                 worker = TaskWorker(options, backend, config, options.vm_urls[0] if options.vm_urls else None)
                 stack.callback(worker.close)
