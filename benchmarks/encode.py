@@ -10,7 +10,6 @@ and writes benchmarks/results/encode.json.
 from __future__ import annotations
 
 import io
-import json
 import statistics
 import time
 from pathlib import Path
@@ -18,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks.report import write_result
 from environments.encode import resize_for_model
 
-RESULTS = Path(__file__).parent / "results"
 README = Path(__file__).resolve().parents[1] / "README.md"
 SETTINGS = {
     "png level 1": {"format": "PNG", "compress_level": 1},
@@ -66,7 +65,7 @@ def main() -> None:
     reference = np.asarray(image, dtype=np.float64)
     rows = {}
     for name, options in SETTINGS.items():
-        def encode() -> bytes:
+        def encode(options: dict = options) -> bytes:
             buffer = io.BytesIO()
             image.save(buffer, **options)
             return buffer.getvalue()
@@ -81,8 +80,7 @@ def main() -> None:
     for name, row in rows.items():
         print(f"{name:26s} {row['ms']:7.1f} {row['kib']:7.0f} {row['psnr_db']:8.1f}")
     print(f"grid-align resize 1920x1080 -> 1932x1092: {resize_ms:.1f} ms")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "encode.json").write_text(json.dumps({"formats": rows, "resize_ms": resize_ms}, indent=2))
+    write_result("encode", {"size": [image.width, image.height], "formats": rows, "resize_ms": resize_ms})
 
 
 if __name__ == "__main__":

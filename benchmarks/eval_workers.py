@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.report import write_result
 from environments.tasks.suite import SOLUTIONS
 
-RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,7 +42,7 @@ def main() -> None:
                 done = subprocess.run(
                     [sys.executable, "-m", "agent", "eval", "--base-url", base_url, "--model", "replay",
                      "--results", results, "--workers", str(workers)],
-                    cwd=ROOT, capture_output=True, text=True,
+                    cwd=ROOT, capture_output=True, text=True, check=False,
                 )
                 seconds = time.perf_counter() - started
                 summary = json.loads((Path(results) / "summary.json").read_text())
@@ -56,10 +55,7 @@ def main() -> None:
     print(f"{'workers':>8} {'seconds':>8} {'tasks':>6} {'score':>6} {'errored':>8}")
     for row in rows:
         print(f"{row['workers']:>8} {row['seconds']:>8} {row['tasks']:>6} {row['mean_score']:>6.2f} {row['errored']:>8}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "eval_workers.json").write_text(json.dumps(
-        {"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(), "cores": os.cpu_count(),
-         "latency": args.latency, "rows": rows}, indent=2) + "\n")
+    write_result("eval_workers", {"latency": args.latency, "rows": rows})
 
 
 if __name__ == "__main__":

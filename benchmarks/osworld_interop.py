@@ -55,7 +55,7 @@ def check_run(desktop: VirtualDesktop, url: str, work: Path) -> bool:
     try:
         done = subprocess.run([sys.executable, "-m", "agent", "run", "--env", "osworld", "--vm-url", url, "--base-url",
                                base_url, "--model", "replay", "--record", str(work / "recordings"), "write a<b"],
-                              cwd=ROOT, capture_output=True, text=True)
+                              cwd=ROOT, capture_output=True, text=True, check=False)
     finally:
         model.terminate()
     time.sleep(0.5)
@@ -99,7 +99,7 @@ def check_eval(url: str, work: Path) -> bool:
     try:
         done = subprocess.run([sys.executable, "-m", "agent", "eval", "--env", "osworld", "--vm-url", url, "--tasks",
                                str(work / "tasks"), "--results", str(work / "results"), "--base-url", base_url,
-                               "--model", "replay"], cwd=ROOT, capture_output=True, text=True)
+                               "--model", "replay"], cwd=ROOT, capture_output=True, text=True, check=False)
     finally:
         model.terminate()
     scores = {f.parent.name: float(f.read_text()) for f in (work / "results").glob("*/*/result.txt")}

@@ -4,22 +4,21 @@
 
 Counts prompt tokens per step (image tokens exactly by the processor's rule, text estimated),
 the prefix shared with the previous request, and the new tokens the server must compute.
-Compares with a sliding window of the last 3 screenshots. Writes benchmarks/results/prompt_tokens.json.
+Compares, with the same token arithmetic, the reference layout of public harnesses: the last 3
+screenshots, earlier steps as text. Prints a table and writes benchmarks/results/prompt_tokens.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
 from agent.chat import ImagePart, ImageURL, Message, TextPart
 from agent.history import History, history_reply
-from agent.tokens import count_prompt, segments
+from agent.tokens import PromptCount, count_prompt, image_tokens, segments
+from benchmarks.report import write_result
 from prompts import agent_system_prompt, agent_task_text
 
-RESULTS = Path(__file__).parent / "results"
 SIZE = (1932, 1092)  # a 1920x1080 screenshot aligned to the 28-px grid
 REPLY = (
     "◁think▷(reasoning)◁/think▷## Action:\nClick the Save button in the toolbar.\n\n## Code:\n"
@@ -40,6 +39,13 @@ def sliding_window(system: str, task: str, step: int, window: int = 3) -> list[M
     return messages
 
 
+def averages(counts: list[PromptCount]) -> dict[str, float]:
+    n = len(counts)
+    return {"prompt": round(sum(c.prompt for c in counts) / n, 1),
+            "shared": round(sum(c.shared_prefix for c in counts) / n, 1),
+            "new": round(sum(c.new for c in counts) / n, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=30)
@@ -47,7 +53,8 @@ def main() -> None:
     limit = checkpoint_for(DEFAULT_CHECKPOINT).max_patches
     system, task = agent_system_prompt("thinking"), agent_task_text("Save the open document as report.odt")
     history = History(system=system, task=task)
-    ours, reference = [], []
+    ours: list[PromptCount] = []
+    reference: list[PromptCount] = []
     previous = previous_ref = None
     for step in range(args.steps):
         history.observe(f"img:{step}", SIZE)
@@ -55,21 +62,29 @@ def main() -> None:
         ours.append(count_prompt(current, previous))
         previous = current
         history.answer(REPLY)
-        ref_messages = sliding_window(system, task, step)
-        ref = segments(ref_messages, [SIZE] * min(3, step + 1), limit)
+        ref = segments(sliding_window(system, task, step), [SIZE] * min(3, step + 1), limit)
         reference.append(count_prompt(ref, previous_ref))
         previous_ref = ref
-    print(f"{'step':>4s} {'prompt':>7s} {'shared':>7s} {'new':>6s} | {'window3 new':>11s}")
+    print(f"{DEFAULT_CHECKPOINT}, {args.steps} steps, screenshots {SIZE[0]}x{SIZE[1]} "
+          f"({image_tokens(*SIZE, limit)} image tokens each)")
+    print(f"{'':4s} {'ours (append-only history)':>26s} | {'reference (sliding window of 3)':>31s}")
+    print(f"{'step':>4s} {'prompt':>8s} {'shared':>8s} {'new':>8s} | {'prompt':>9s} {'shared':>10s} {'new':>10s}")
     for i, (a, b) in enumerate(zip(ours, reference)):
-        print(f"{i + 1:4d} {a.prompt:7d} {a.shared_prefix:7d} {a.new:6d} | {b.new:11d}")
-    mean = sum(c.new for c in ours) / len(ours)
-    mean_ref = sum(c.new for c in reference) / len(reference)
-    print(f"mean new tokens per step: {mean:.0f} (append-only history) vs {mean_ref:.0f} (sliding window of 3)")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "prompt_tokens.json").write_text(json.dumps({
-        "steps": args.steps, "mean_new": mean, "mean_new_sliding_window_3": mean_ref,
+        print(f"{i + 1:4d} {a.prompt:8d} {a.shared_prefix:8d} {a.new:8d} | {b.prompt:9d} {b.shared_prefix:10d} {b.new:10d}")
+    mean, mean_ref = averages(ours), averages(reference)
+    print(f"mean {mean['prompt']:8.0f} {mean['shared']:8.0f} {mean['new']:8.0f} | "
+          f"{mean_ref['prompt']:9.0f} {mean_ref['shared']:10.0f} {mean_ref['new']:10.0f}")
+    print(f"new (uncached) tokens per step: {mean['new']:.0f} ours vs {mean_ref['new']:.0f} sliding window of 3 "
+          f"({mean_ref['new'] / mean['new']:.1f}x); total prefill over the episode "
+          f"{sum(c.new for c in ours)} vs {sum(c.new for c in reference)}")
+    write_result("prompt_tokens", {
+        "checkpoint": DEFAULT_CHECKPOINT, "steps": args.steps, "screenshot": list(SIZE),
+        "image_tokens": image_tokens(*SIZE, limit),
+        "mean": mean, "mean_sliding_window_3": mean_ref,
+        "total_new": sum(c.new for c in ours), "total_new_sliding_window_3": sum(c.new for c in reference),
         "per_step": [{"prompt": c.prompt, "shared": c.shared_prefix, "new": c.new} for c in ours],
-    }, indent=2))
+        "per_step_sliding_window_3": [{"prompt": c.prompt, "shared": c.shared_prefix, "new": c.new} for c in reference],
+    })
 
 
 if __name__ == "__main__":

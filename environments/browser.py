@@ -31,6 +31,8 @@ CHROMIUM_ARGS = (
 )
 SETTLE_INTERVAL = 0.03
 SETTLE_MAX_SECONDS = 3.0
+SCREENSHOT_TIMEOUT_MS = SETTLE_MAX_SECONDS * 1000
+"""Playwright's default (30 s) once stalled whole steps while a form submission loaded the next page."""
 
 
 class BrowserStartError(RuntimeError):
@@ -144,19 +146,19 @@ class BrowserEnv(ScreenEnv):
         )
 
     def _grab(self) -> bytes:
-        """A screenshot of the viewport; during a navigation Chromium may refuse one, so wait for the
-        new page and try again (a few times) before giving up."""
+        """A screenshot of the viewport; during a navigation Chromium may refuse or stall one, so wait
+        for the new page and try again (a few times) before giving up."""
         from playwright.sync_api import Error
 
         for _ in range(4):
             try:
-                return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial")
+                return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial", timeout=SCREENSHOT_TIMEOUT_MS)
             except Error:
                 try:
                     self.page.wait_for_load_state("load", timeout=SETTLE_MAX_SECONDS * 1000)
                 except Error:
                     time.sleep(SETTLE_INTERVAL)
-        return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial")
+        return self.page.screenshot(type="png", scale="device", animations="disabled", caret="initial", timeout=SCREENSHOT_TIMEOUT_MS)
 
     def _decode(self, png: bytes) -> Screenshot:
         image = Image.open(io.BytesIO(png)).convert("RGB")

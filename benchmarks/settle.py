@@ -1,0 +1,306 @@
+"""Adaptive settling against fixed pauses, on real application actions on a virtual desktop.
+
+    .venv/bin/python -m benchmarks.settle [--rounds 3] [--observe 3] [--configs default patient]
+
+On Xvfb at 1920×1080 with openbox, xterm, mousepad and LibreOffice Calc, each action goes
+through the environment's `perform` (execute + adaptive settle), once with the default
+`SettleConfig` and once with a `patient` one (a ~0.7 s stable window), on fresh desktops.
+Ground truth comes from a separate watcher process that grabs the whole screen every few ms
+for the entire run and logs every change with its time and bounding box; after each action
+the benchmark waits `--observe` seconds more. For each action: the adaptive wait, when the UI
+really last changed (after the action), whether the settled screenshot was taken too early
+(the UI changed after it, or the screen `--observe` s later differs from it), and for fixed
+pauses of 0.5/2/5 s whether they would have been too early and the time adaptive saved.
+
+Blinking carets are masked: a change whose bounding box is a vertical bar at most 3 px wide
+and 48 px tall (GTK's and LibreOffice's text caret) is not a UI change. xterm's cursor does
+not blink, and X screenshots never contain the mouse pointer. Prints a table and writes
+benchmarks/results/settle.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from actions.models import Action, Click, Hotkey, Point, Press, TypeText
+from benchmarks.report import write_result
+from environments.screen import ScreenCapture
+from environments.settle import SettleConfig
+
+SIZE = (1920, 1080)
+PAUSES = (0.5, 2.0, 5.0)
+CARET_WIDTH, CARET_HEIGHT = 3, 48
+WATCH_INTERVAL = 0.005
+
+if TYPE_CHECKING:
+    from environments.desktop import DesktopEnv
+
+
+@dataclass(frozen=True)
+class Change:
+    at: float
+    """time.monotonic() of the grab that first showed the change."""
+    box: tuple[int, int, int, int]
+    """left, top, right, bottom (exclusive) of the changed pixels."""
+
+    @property
+    def caret(self) -> bool:
+        left, top, right, bottom = self.box
+        return right - left <= CARET_WIDTH and bottom - top <= CARET_HEIGHT
+
+
+def changed_box(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Bounding box of the pixels that differ between two frames (H×W or H×W×channels), or None."""
+    diff = a != b
+    if diff.ndim == 3:
+        diff = diff.any(axis=2)
+    rows = np.flatnonzero(diff.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(diff[rows[0]: rows[-1] + 1].any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _pixels(capture: ScreenCapture) -> np.ndarray:
+    raw = capture.grab()
+    return np.frombuffer(raw.bgra, dtype=np.uint32).reshape(raw.size[1], raw.size[0])
+
+
+def watch(stop: Event, out: Connection) -> None:
+    """Grab the screen (DISPLAY) until `stop`; send every change, then the mean grab period."""
+    capture = ScreenCapture()
+    previous = _pixels(capture)
+    changes: list[Change] = []
+    grabs, started = 0, time.monotonic()
+    while not stop.is_set():
+        time.sleep(WATCH_INTERVAL)
+        now = time.monotonic()
+        current = _pixels(capture)
+        grabs += 1
+        box = changed_box(previous, current)
+        if box is not None:
+            changes.append(Change(now, box))
+        previous = current
+    capture.close()
+    out.send((changes, (time.monotonic() - started) / max(grabs, 1)))
+    out.close()
+
+
+@dataclass(frozen=True)
+class Trial:
+    scenario: str
+    action: str
+    called: float
+    executed: float
+    """time.monotonic() when the action's input had been sent."""
+    returned: float
+    settle_stable: bool
+    settled_differs_from_final: bool
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    action: str
+    adaptive_s: float
+    ui_done_s: float | None
+    """When the UI last changed, from the end of the action's input (None: it never changed)."""
+    lag_s: float | None
+    """Adaptive wait's end minus the UI's last change."""
+    early: bool
+    stable: bool
+    fixed_early: dict[str, bool]
+    saved_s: dict[str, float]
+    changes: list[tuple[float, tuple[int, int, int, int]]]
+    """The UI changes after the action (seconds from its input's end, box), the first 12."""
+
+
+def at(x: int, y: int) -> Point:
+    return Point(x=x, y=y, space="screen")
+
+
+def _window(desktop_env: dict[str, str], name: str) -> str:
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name], env=desktop_env,
+                           capture_output=True, text=True, check=True)
+    return found.stdout.split()[0]
+
+
+def _place(desktop_env: dict[str, str], name: str, x: int, y: int, w: int, h: int) -> None:
+    window = _window(desktop_env, name)
+    subprocess.run(["xdotool", "windowmove", window, str(x), str(y), "windowsize", window, str(w), str(h)],
+                   env=desktop_env, check=True)
+
+
+def desktop_scenarios() -> list[tuple[str, str, Action]]:
+    """(scenario, action label, action) for one round on openbox, mousepad and xterm."""
+    return [
+        ("openbox menu", "right-click the desktop", Click(at=at(1700, 950), button="right")),
+        ("openbox menu", "Escape closes it", Press(keys=("escape",))),
+        ("mousepad menu", "click into mousepad", Click(at=at(1300, 400))),
+        ("mousepad menu", "Alt+F opens File", Hotkey(keys=("alt", "f"))),
+        ("mousepad menu", "Escape closes it", Press(keys=("escape",))),
+        ("terminal", "click into xterm", Click(at=at(300, 300))),
+        ("terminal", "type a command", TypeText(text="xterm -geometry 80x20+100+600 &")),
+        ("terminal", "Enter launches xterm", Press(keys=("enter",))),
+        ("terminal", "type exit in it", TypeText(text="exit")),
+        ("terminal", "Enter closes it", Press(keys=("enter",))),
+    ]
+
+
+def calc_scenarios(round_index: int) -> list[tuple[str, str, Action]]:
+    return [
+        ("calc typing", "type a number", TypeText(text=str(12345 + round_index))),
+        ("calc typing", "Tab to next cell", Press(keys=("tab",))),
+        ("calc typing", "type a formula", TypeText(text=f"=A{round_index + 1}*2")),
+        ("calc typing", "Enter computes it", Press(keys=("enter",))),
+    ]
+
+
+def run_trials(env: DesktopEnv, scenarios: list[tuple[str, str, Action]], observe: float, quiet: float) -> list[Trial]:
+    trials = []
+    final_capture = ScreenCapture()
+    for scenario, label, action in scenarios:
+        time.sleep(quiet)
+        called = time.monotonic()
+        result = env.perform(action)
+        returned = time.monotonic()
+        if not result.ok:
+            raise RuntimeError(f"{scenario}: {label}: {result.error}")
+        settled = np.asarray(env.last_screenshot.image)
+        time.sleep(observe)
+        final = np.asarray(final_capture.capture().image)
+        box = changed_box(settled, final)
+        differs = box is not None and not Change(0.0, box).caret
+        trials.append(Trial(scenario, label, called, called + result.timings.execute, returned,
+                            bool(result.settle and result.settle.stable), differs))
+    final_capture.close()
+    return trials
+
+
+def rows_for(trials: list[Trial], changes: list[Change], observe: float, watch_period: float) -> list[Row]:
+    rows = []
+    for trial in trials:
+        ui = [c for c in changes if trial.called < c.at <= trial.returned + observe and not c.caret]
+        last = max(c.at for c in ui) if ui else None
+        adaptive = trial.returned - trial.executed
+        ui_done = last - trial.executed if last is not None else None
+        # The watcher sees a change up to one grab period after it happens.
+        early = trial.settled_differs_from_final or (last is not None and last - watch_period > trial.returned)
+        rows.append(Row(
+            trial.scenario, trial.action, round(adaptive, 3),
+            round(ui_done, 3) if ui_done is not None else None,
+            round(trial.returned - last, 3) if last is not None and last <= trial.returned else None,
+            early, trial.settle_stable,
+            {f"{p:g}s": ui_done is not None and ui_done - watch_period > p for p in PAUSES},
+            {f"{p:g}s": round(p - adaptive, 3) for p in PAUSES},
+            [(round(c.at - trial.executed, 3), c.box) for c in ui[:12]],
+        ))
+    return rows
+
+
+CONFIGS = {
+    "default": SettleConfig(),
+    # A stable window long enough to outlast LibreOffice's idle-timer toolbar refresh (the
+    # longest quiet gap inside one action's changes measured here was 0.54 s).
+    "patient": SettleConfig(interval=0.05, stable_frames=15),
+}
+
+
+def measure(config: SettleConfig, rounds: int, observe: float, quiet: float) -> tuple[list[Row], float]:
+    """Every scenario `rounds` times on a fresh desktop whose env settles with `config`."""
+    from environments.virtual import XvfbEnv
+
+    env = XvfbEnv(*SIZE, launch=[["xterm", "-geometry", "120x40+0+0"], ["mousepad"]], settle=config)
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    receive, send = context.Pipe(duplex=False)
+    watcher = context.Process(target=watch, args=(stop, send), daemon=True)
+    try:
+        _place(env.desktop.env, "Mousepad", 1000, 100, 800, 600)
+        env.reset()
+        watcher.start()
+        trials: list[Trial] = []
+        for _ in range(rounds):
+            trials += run_trials(env, desktop_scenarios(), observe, quiet)
+        env.desktop.launch(["libreoffice", "--calc", "--norestore", "--nologo"])
+        env.desktop.wait_for_window("Calc", timeout=90)
+        _place(env.desktop.env, "Calc", 0, 0, *SIZE)
+        time.sleep(5)  # LibreOffice keeps drawing for a while after its window maps
+        env.perform(Click(at=at(960, 540)))
+        for index in range(rounds):
+            trials += run_trials(env, calc_scenarios(index), observe, quiet)
+        stop.set()
+        changes, watch_period = receive.recv()
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        if watcher.is_alive():
+            watcher.kill()
+        env.close()
+    return rows_for(trials, changes, observe, watch_period), watch_period
+
+
+def summarize(rows: list[Row]) -> dict:
+    adaptive = [r.adaptive_s for r in rows]
+    lags = [r.lag_s for r in rows if r.lag_s is not None]
+    return {
+        "actions": len(rows), "early_adaptive": sum(r.early for r in rows),
+        "early_fixed": {k: sum(r.fixed_early[k] for r in rows) for k in rows[0].fixed_early},
+        "adaptive_median_s": round(statistics.median(adaptive), 3), "adaptive_max_s": max(adaptive),
+        "lag_median_s": round(statistics.median(lags), 3) if lags else None,
+        "lag_max_s": max(lags) if lags else None,
+        "saved_total_s": {k: round(sum(r.saved_s[k] for r in rows), 1) for k in rows[0].saved_s},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--observe", type=float, default=3.0, help="seconds to keep watching after each settle")
+    parser.add_argument("--quiet", type=float, default=0.5, help="seconds between actions")
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    args = parser.parse_args()
+    results = {}
+    for name in args.configs:
+        rows, watch_period = measure(CONFIGS[name], args.rounds, args.observe, args.quiet)
+        _print(name, rows, CONFIGS[name], watch_period)
+        summary = summarize(rows)
+        print(f"{name}: {summary}\n")
+        results[name] = {"config": asdict(CONFIGS[name]), "watch_period_ms": round(watch_period * 1000, 1),
+                         "summary": summary, "rows": [asdict(r) for r in rows]}
+    write_result("settle", {
+        "size": list(SIZE), "rounds": args.rounds, "observe_s": args.observe,
+        "caret_mask_px": [CARET_WIDTH, CARET_HEIGHT], "configs": results,
+    })
+
+
+def _print(name: str, rows: list[Row], config: SettleConfig, watch_period: float) -> None:
+    print(f"adaptive settle '{name}' ({config})")
+    print(f"vs fixed pauses; watcher grab period {watch_period * 1000:.1f} ms")
+    head = f"{'scenario':14s} {'action':24s} {'adaptive':>8s} {'UI done':>8s} {'lag':>6s} {'early':>5s}"
+    head += "".join(f" {'early@' + f'{p:g}s':>9s} {'saved':>6s}" for p in PAUSES)
+    print(head)
+    for r in rows:
+        done = f"{r.ui_done_s:8.3f}" if r.ui_done_s is not None else f"{'-':>8s}"
+        lag = f"{r.lag_s:6.3f}" if r.lag_s is not None else f"{'-':>6s}"
+        line = f"{r.scenario:14s} {r.action:24s} {r.adaptive_s:8.3f} {done} {lag} {('YES' if r.early else 'no'):>5s}"
+        for p in PAUSES:
+            key = f"{p:g}s"
+            line += f" {('YES' if r.fixed_early[key] else 'no'):>9s} {r.saved_s[key]:6.2f}"
+        print(line)
+    print("seconds from the end of the action's input; lag = adaptive end - UI's last change; "
+          "early = the UI changed after the screenshot was taken")
+
+
+if __name__ == "__main__":
+    main()
