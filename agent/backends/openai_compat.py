@@ -13,35 +13,21 @@ KIMI_AGENT_MODEL_BACKOFF change the defaults for every client a process makes.
 
 from __future__ import annotations
 
-import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.chat import Completion, Message, Sampling, Usage
+from environments.settings import number_from_env
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_BACKOFF = 4, 300.0, 1.0
 ENV_RETRIES, ENV_TIMEOUT, ENV_BACKOFF = "KIMI_AGENT_MODEL_RETRIES", "KIMI_AGENT_MODEL_TIMEOUT", "KIMI_AGENT_MODEL_BACKOFF"
-
-
-def _from_env(name: str, default: float, kind: Callable[[str], float]) -> float:
-    """A non-negative number from the environment variable `name`, or `default` when unset."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number; unset it or give e.g. {default:g}") from None
-    if value < 0:
-        raise ValueError(f"{name}={raw!r} must not be negative")
-    return value
 
 
 class _PromptDetails(BaseModel):
@@ -85,9 +71,9 @@ class OpenAICompatBackend:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.max_retries = int(max_retries if max_retries is not None else _from_env(ENV_RETRIES, DEFAULT_RETRIES, int))
-        self.backoff = backoff if backoff is not None else _from_env(ENV_BACKOFF, DEFAULT_BACKOFF, float)
-        timeout = timeout if timeout is not None else _from_env(ENV_TIMEOUT, DEFAULT_TIMEOUT, float)
+        self.max_retries = int(max_retries if max_retries is not None else number_from_env(ENV_RETRIES, DEFAULT_RETRIES, int))
+        self.backoff = backoff if backoff is not None else number_from_env(ENV_BACKOFF, DEFAULT_BACKOFF, float)
+        timeout = timeout if timeout is not None else number_from_env(ENV_TIMEOUT, DEFAULT_TIMEOUT, float)
         connect_timeout = min(connect_timeout, timeout)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(

@@ -11,12 +11,13 @@ KIMI_AGENT_VM_TIMEOUT and KIMI_AGENT_VM_RETRIES change the defaults (60 s, 3 ret
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from environments.settings import number_from_env
 
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
@@ -27,19 +28,6 @@ READ_ONLY_POSTS = frozenset({
     "/file_exists", "/folder_exists", "/documents_path",
 })
 """POST routes that only read: safe to send again after a timeout."""
-
-
-def _setting(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number; unset it or give e.g. {default:g}") from None
-    if value < 0:
-        raise ValueError(f"{name}={raw!r} must not be negative")
-    return value
 
 
 class VMError(RuntimeError):
@@ -77,8 +65,8 @@ class VMClient:
     def __init__(self, base_url: str, token: str | None = None, timeout: float | None = None,
                  retries: int | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.retries = retries if retries is not None else int(_setting(ENV_RETRIES, RETRIES))
-        timeout = timeout if timeout is not None else _setting(ENV_TIMEOUT, DEFAULT_TIMEOUT)
+        self.retries = retries if retries is not None else int(number_from_env(ENV_RETRIES, RETRIES, int))
+        timeout = timeout if timeout is not None else number_from_env(ENV_TIMEOUT, DEFAULT_TIMEOUT)
         self.timeout = timeout
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
