@@ -193,3 +193,54 @@ def test_a_vm_whose_display_dies_ends_the_episode_with_the_cause(vm: VM, model_s
     assert process.returncode == 1, out
     ended_as_error(record, out, "environment: VMProtocolError")
     assert "connect to display" in " ".join(out.split())
+
+
+@pytest.mark.desktop
+def test_eval_reconnects_to_a_vm_that_answered_500_and_the_other_tasks_are_unaffected(vm: VM, model_server, tmp_path: Path) -> None:
+    from tests.remote.test_osworld_env import reply as vm_reply
+    from tests.remote.test_osworld_env import write_task
+
+    root = vm.root
+    for task_id in ("first", "victim", "last"):
+        write_task(tmp_path, root, task_id, {
+            "func": "compare_text_file",
+            "result": {"type": "vm_file", "path": f"{root}/out-{task_id}.txt", "dest": "out.txt"},
+            "expected": {"type": "cloud_file", "path": "../expected.txt", "dest": "expected.txt"},
+            "postconfig": [{"type": "close_window", "parameters": {"window_name": f"t-{task_id}"}}],
+        })
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    for task_id in ("first", "victim", "last"):
+        replies = [vm_reply("Write the file.", f"pyautogui.write(\"echo 'from the vm' > {root}/out-{task_id}.txt\\n\")"),
+                   vm_reply("Done.", 'computer.terminate(status="success")')]
+        instruction = f"Write 'from the vm' into {root}/out-{task_id}.txt using the terminal."
+        (solutions / f"{task_id}.json").write_text(json.dumps({"instruction": instruction, "replies": replies}))
+    # Once cued, the VM server answers the next request with a 500, then recovers.
+    proxy = subprocess.Popen([sys.executable, "-m", "tests.faults.vm_proxy", vm.url, "--failures", "1"], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    model = model_server(None, "--solutions", str(solutions), "--latency", "0.5")
+    results = tmp_path / "results"
+    try:
+        vm_url = proxy.stdout.readline().split()[-1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agent", "eval", "--env", "osworld", "--vm-url", vm_url, "--tasks",
+             str(tmp_path / "vmtasks"), "--results", str(results), "--base-url", model.base_url, "--model", "replay",
+             "--retries", "1"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        model.wait_for_request_about("out-victim.txt")  # its episode runs: the next VM request is its action
+        os.kill(proxy.pid, signal.SIGUSR1)
+        out = finish(process)
+    finally:
+        proxy.kill()
+        proxy.wait()
+        proxy.stdout.close()
+    victim_log = results / "vmtasks" / "victim" / "log.txt"
+    assert process.returncode == 0, out
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["errored"] == 0 and {t["task_id"]: t["score"] for t in summary["tasks"]} == {
+        "first": 1.0, "victim": 1.0, "last": 1.0}, out
+    log = victim_log.read_text()
+    assert "VMProtocolError" in log and "injected fault: internal server error" in log and "attempt 2" in log, log
+    for task_id in ("first", "last"):
+        assert "attempt 2" not in (results / "vmtasks" / task_id / "log.txt").read_text()
