@@ -23,7 +23,7 @@ from actions.coords import PointChain
 from actions.models import Action
 from agent.chat import Message
 from agent.describe import describe_action
-from agent.trajectory import StepRecord, Timings, Trajectory
+from agent.trajectory import GuardEvent, StepRecord, Timings, Trajectory
 from agent.view.overlay import (
     COLOURS,
     TAG_STEP,
@@ -76,6 +76,29 @@ class StepView:
     """Seconds from the episode's start to the step's start."""
     request: list[tuple[str, str]]
     """(role, text) of each request message, images shown by their file name."""
+    guards: list[GuardRow]
+
+    @property
+    def held_back(self) -> bool:
+        """Whether a guard kept the step's actions from being performed."""
+        return any(row.blocks for row in self.guards)
+
+
+@dataclass(frozen=True)
+class GuardRow:
+    """A guard event as the page words it: what happened, in plain words."""
+
+    event: GuardEvent
+    label: str
+    blocks: bool
+
+
+def guard_row(event: GuardEvent) -> GuardRow:
+    if event.verdict == "confirm":
+        label = {"yes": "confirmed by a person", "no": "refused by a person"}.get(event.answer or "", "refused: nobody to confirm")
+        return GuardRow(event, f"{event.kind} · {label}", event.answer != "yes")
+    label = {"deny": "denied", "warn": "warning", "stop": "stopped the episode"}[event.verdict]
+    return GuardRow(event, f"{event.kind.replace('_', ' ')} · {label}", event.verdict in ("deny", "stop"))
 
 
 def render_html(trajectory: Trajectory, out: Path, frames_beside: bool = False) -> Path:
@@ -117,6 +140,7 @@ def _step_view(step: StepRecord, marks: list[Mark], src: str | None, started: fl
         tags=[_tag(m, radius, width, height) for m in marks if m.tag], corner=caption_corner(marks, width, height),
         actions=[_action_row(n, a, c, m) for n, (a, c, m) in enumerate(zip(step.actions, chains, marks), 1)],
         offset=step.started_at - started, request=[_message_text(m) for m in step.request.messages],
+        guards=[guard_row(event) for event in step.guard],
     )
 
 
