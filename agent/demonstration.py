@@ -35,6 +35,7 @@ from agent.trajectory import (
     StepRecord,
     TrajectoryWriter,
 )
+from agent.xtest import nudge_until
 from environments.encode import encode_image
 from environments.screen import RawFrame, ScreenCapture, frame_for
 
@@ -177,13 +178,13 @@ class _Listeners:
         for listener in (self._mouse, self._keys):
             listener.start()
             listener.wait()
-        _nudge(lambda keys_probed: self._mouse_live.is_set() and (self._keys_live.is_set() or not keys_probed))
+        nudge_until(lambda keys_probed: self._mouse_live.is_set() and (self._keys_live.is_set() or not keys_probed))
         return self
 
     def __exit__(self, *_: object) -> None:
         for listener in (self._mouse, self._keys):
             listener.stop()
-        _nudge(lambda _: not (self._mouse.is_alive() or self._keys.is_alive()))
+        nudge_until(lambda _: not (self._mouse.is_alive() or self._keys.is_alive()))
 
     def _click(self, x: int, y: int, button: Any, pressed: bool) -> None:
         if button.name in ("left", "middle", "right"):
@@ -200,30 +201,3 @@ class _Listeners:
         if name is not None:
             t = time.time()
             self.events.put(KeyStroke(t, name, pressed, self.frames.before(t)))
-
-
-def _nudge(done: Callable[[bool], bool], timeout: float = 2.0) -> None:
-    """Send harmless XTEST events until `done(keys_probed)` (or `timeout` passes).
-
-    `keys_probed` is False when the keymap has no unmapped keycode to press harmlessly.
-    """
-    from Xlib import X
-    from Xlib import display as xdisplay
-    from Xlib.ext import xtest
-
-    conn = xdisplay.Display()
-    try:
-        first, last = conn.display.info.min_keycode, conn.display.info.max_keycode
-        mapping = conn.get_keyboard_mapping(first, last - first + 1)
-        unmapped = next((first + i for i, syms in enumerate(mapping) if not any(syms)), None)
-        deadline = time.monotonic() + timeout
-        while not done(unmapped is not None) and time.monotonic() < deadline:
-            pointer = conn.screen().root.query_pointer()
-            xtest.fake_input(conn, X.MotionNotify, x=pointer.root_x, y=pointer.root_y)
-            if unmapped is not None:
-                xtest.fake_input(conn, X.KeyPress, unmapped)
-                xtest.fake_input(conn, X.KeyRelease, unmapped)
-            conn.sync()
-            time.sleep(0.01)
-    finally:
-        conn.close()

@@ -11,6 +11,7 @@ from typing import Any, Self
 
 from actions.keys import UnknownKeyError
 from agent.safety.rules import parse_combo
+from agent.xtest import nudge_until
 
 DEFAULT_PANIC_KEY = "ctrl+alt+shift+k"
 """Chosen to be unlikely in any application and typed by nobody by accident."""
@@ -75,9 +76,7 @@ class PanicKey:
         listener.wait()
         # pynput reports ready before its X RECORD context is enabled; harmless synthetic
         # keys until one is seen make sure a press right after this returns is not missed.
-        from agent.demonstration import _nudge
-
-        _nudge(lambda _: self._live.is_set() or not listener.is_alive())
+        nudge_until(lambda _: self._live.is_set() or not listener.is_alive())
         if not listener.is_alive():
             raise PanicKeyError("the panic-key listener stopped at once (does the X server have the RECORD extension?); run with --no-panic-key")
         return self
@@ -85,10 +84,8 @@ class PanicKey:
     def __exit__(self, *_: object) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
-            from agent.demonstration import _nudge
-
             listener.stop()
-            _nudge(lambda _: not listener.is_alive())  # pynput notices stop() at the next event
+            nudge_until(lambda _: not listener.is_alive())  # pynput notices stop() at the next event
 
 
 def _modifiers_first(key: str) -> tuple[int, str]:
