@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from actions.executors.local import rebind_display
 from environments.desktop import DesktopEnv
 from environments.tasks.machine import LocalMachine
 from environments.xvfb import DesktopStartError, VirtualDesktop
@@ -35,7 +35,7 @@ class XvfbEnv(DesktopEnv):
         self._saved_env = {k: os.environ.get(k) for k in ("DISPLAY", "XAUTHORITY")}
         try:
             os.environ.update(DISPLAY=self.desktop.display, XAUTHORITY=self.desktop.env["XAUTHORITY"])
-            _rebind_pyautogui(self.desktop.display)
+            rebind_display(self.desktop.display)
             for argv in launch:
                 self.desktop.launch(argv)
             _wait_for_windows(self.desktop, len(launch))
@@ -67,27 +67,6 @@ class XvfbEnv(DesktopEnv):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def _rebind_pyautogui(display: str) -> None:
-    """Give an already imported pyautogui a fresh connection to `display`.
-
-    pyautogui opens one Xlib connection when first imported and keeps it in a module global; an
-    environment rebuilt in the same process after its display died needs a connection to the new
-    one (which may even reuse the dead display's number).
-    """
-    gui = sys.modules.get("pyautogui")
-    if gui is None or getattr(gui, "_kimi_display", None) is None:
-        return  # not imported yet: the first action imports it on the right display
-    from pyautogui import _pyautogui_x11
-    from Xlib.display import Display
-
-    old, _pyautogui_x11._display = _pyautogui_x11._display, Display(display)
-    gui._kimi_display = display
-    try:
-        old.close()
-    except Exception:  # noqa: BLE001  the old display is usually gone: its connection cannot close cleanly
-        pass
 
 
 def _wait_for_windows(desktop: VirtualDesktop, count: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
@@ -16,8 +17,22 @@ from typing import Any
 from actions.coords import point_of
 from actions.executors.base import ExecutionError
 from actions.models import (
-    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo,
-    Point, Press, Scroll, TypeText, Wait,
+    Action,
+    Click,
+    Done,
+    Drag,
+    Fail,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    MouseDown,
+    MouseUp,
+    MoveTo,
+    Point,
+    Press,
+    Scroll,
+    TypeText,
+    Wait,
 )
 
 NON_ASCII_KEY_DELAY_MS = 25
@@ -56,6 +71,27 @@ def _pyautogui(fail_safe: bool) -> Any:
     pyautogui.PAUSE = 0  # settling after each action replaces pyautogui's fixed 0.1 s pause
     pyautogui.FAILSAFE = fail_safe
     return pyautogui
+
+
+def rebind_display(display: str) -> None:
+    """Give an already imported pyautogui a fresh connection to `display`.
+
+    pyautogui opens one Xlib connection when first imported and keeps it in a module global; an
+    environment rebuilt in the same process after its display died needs a connection to the new
+    one (which may even reuse the dead display's number).
+    """
+    gui = sys.modules.get("pyautogui")
+    if gui is None or getattr(gui, "_kimi_display", None) is None:
+        return  # not imported yet: the first action imports it on the right display
+    from pyautogui import _pyautogui_x11
+    from Xlib.display import Display
+
+    old, _pyautogui_x11._display = _pyautogui_x11._display, Display(display)
+    gui._kimi_display = display
+    try:
+        old.close()
+    except Exception:  # noqa: BLE001  the old display is usually gone: its connection cannot close cleanly
+        pass
 
 
 def ensure_xauthority() -> None:
