@@ -9,8 +9,10 @@ from actions.models import Action, Click, Done, Fail, Hotkey, KeyDown, KeyUp, Pr
 from agent.trajectory import StepRecord
 
 
-def describe_action(action: Action, chain: PointChain | None = None) -> str:
-    """e.g. `click(960,540)`, `type 'hello'`, `hotkey ctrl+s`; points in screen pixels when `chain` is given."""
+def describe_action(action: Action, chain: PointChain | None = None, text_limit: int | None = 40) -> str:
+    """e.g. `click(960,540)`, `type 'hello'`, `hotkey ctrl+s`; points in screen pixels when `chain` is given.
+
+    Typed text is cut at `text_limit` characters (None: whole, as when a person must approve it)."""
     point = point_of(action)
     if chain is not None:
         where = f"({chain.screen[0]},{chain.screen[1]})"
@@ -21,7 +23,8 @@ def describe_action(action: Action, chain: PointChain | None = None) -> str:
             name = {1: "click", 2: "double-click", 3: "triple-click"}[n]
             return f"{'' if b == 'left' else b + '-'}{name}{where}"
         case TypeText(text=t):
-            return f"type {t[:40]!r}{'…' if len(t) > 40 else ''}"
+            cut = text_limit is not None and len(t) > text_limit
+            return f"type {t[:text_limit] if cut else t!r}{'…' if cut else ''}"
         case Press(keys=k, presses=n):
             return f"press {' '.join(k)}" + (f" ×{n}" if n > 1 else "")
         case Hotkey(keys=k):

@@ -19,7 +19,6 @@ from agent.eval_ray import RayExecutorError, import_ray
 from agent.evaluate import SUMMARY_FILE, EvalOptions, RayOptions, Summary, TaskResult, run_eval
 from agent.grounding_cli import grounding_eval
 from agent.safety import PolicyError, load_policy
-from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from environments.tasks.load import TaskLoadError
 from environments.tasks.suite import SUITE_INDEX
 
@@ -42,8 +41,8 @@ def eval_command(
     ray_resources: Annotated[Optional[str], typer.Option(help='Ray: custom resources each actor reserves, as JSON, e.g. \'{"display": 1}\' (nodes declare them with `ray start --resources`).')] = None,
     requeue: Annotated[int, typer.Option(min=0, help="Ray: reruns of a task whose actor or node died, before it counts as errored.")] = 1,
     policy: Annotated[Optional[Path], typer.Option(help="Action policy (TOML). Default: the sandbox policy (denies only session-ending keys) on xvfb, browser and VMs; the full default policy on --env desktop. Nobody confirms during eval, so `confirm` rules refuse.", rich_help_panel="Safety", show_default=False)] = None,
-    max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_REPEATS,
-    max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_UNCHANGED,
+    max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off, the default in eval, so scores stay comparable; `run` uses 3).", rich_help_panel="Safety")] = 0,
+    max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off, the default in eval; `run` uses 6).", rich_help_panel="Safety")] = 0,
     on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first, stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
     base_url: Annotated[Optional[list[str]], typer.Option(help="OpenAI-compatible endpoint (repeat: dealt round-robin to workers). Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,

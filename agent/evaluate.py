@@ -33,7 +33,6 @@ from agent.loop import Budget, run_episode
 from agent.policy import KimiPolicy, PolicyConfig
 from agent.runner import make_perception, open_backend, policy_config
 from agent.safety import Guards, RunawayConfig, RunawayMode, default_policy, load_policy, sandbox_policy
-from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from agent.trajectory import EpisodeInfo, TrajectoryWriter
 from environments.tasks.load import LoadFailure, load_tasks
 from environments.tasks.model import Task
@@ -89,9 +88,10 @@ class EvalOptions:
     ray: RayOptions = RayOptions()
     policy: Path | None = None
     """Action policy file; None: the sandbox policy, or the default policy on --env desktop."""
-    max_repeats: int | None = DEFAULT_MAX_REPEATS
-    max_unchanged: int | None = DEFAULT_MAX_UNCHANGED
-    """Runaway limits (None: off)."""
+    max_repeats: int | None = None
+    max_unchanged: int | None = None
+    """Runaway limits (None: off, the default in eval: an intervention changes what the model
+    sees and does, and scores must stay comparable with other harnesses)."""
     on_runaway: RunawayMode = "intervene"
 
 

@@ -35,7 +35,8 @@ from environments.screen import Screenshot, frame_for
 EnvName = Literal["desktop", "xvfb", "browser", "osworld", "waa"]
 DEFAULT_RECORDINGS = Path("recordings")
 LOCAL_DISPLAY_ENVS: tuple[EnvName, ...] = ("desktop", "xvfb")
-"""Envs that act on an X display of this machine: the panic key and the fail-safe apply there."""
+"""Envs that act on an X display of this machine: the panic key listens there. (The corner
+fail-safe is on only for `desktop`, whose pointer a person can reach.)"""
 
 
 @dataclass(frozen=True)

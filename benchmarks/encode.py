@@ -41,7 +41,7 @@ def timed(fn, repeats: int = 20) -> tuple[float, object]:
     return statistics.median(samples) * 1000, result
 
 
-def desktop_screenshot() -> Image.Image:
+def desktop_screenshot() -> tuple[Image.Image, dict[str, float]]:
     from environments.screen import ScreenCapture
     from environments.virtual import XvfbEnv
 
@@ -55,13 +55,13 @@ def desktop_screenshot() -> Image.Image:
         grab_ms, raw = timed(capture.grab)
         convert_ms, shot = timed(lambda: capture.to_screenshot(raw))
         print(f"capture: grab {grab_ms:.1f} ms, BGRA→RGB {convert_ms:.1f} ms")
-        return shot.image.copy()
+        return shot.image.copy(), {"grab_ms": grab_ms, "convert_ms": convert_ms}
     finally:
         env.close()
 
 
 def main() -> None:
-    image = desktop_screenshot()
+    image, capture = desktop_screenshot()
     reference = np.asarray(image, dtype=np.float64)
     rows = {}
     for name, options in SETTINGS.items():
@@ -73,14 +73,15 @@ def main() -> None:
         ms, data = timed(encode)
         back = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
         mse = float(((back - reference) ** 2).mean())
-        psnr = float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+        psnr = None if mse == 0 else float(10 * np.log10(255**2 / mse))  # None: lossless (strict JSON has no inf)
         rows[name] = {"ms": ms, "kib": len(data) / 1024, "psnr_db": psnr}
     resize_ms, _ = timed(lambda: resize_for_model(image))
     print(f"{'format':26s} {'ms':>7s} {'KiB':>7s} {'PSNR dB':>8s}")
     for name, row in rows.items():
-        print(f"{name:26s} {row['ms']:7.1f} {row['kib']:7.0f} {row['psnr_db']:8.1f}")
+        psnr = "lossless" if row["psnr_db"] is None else f"{row['psnr_db']:.1f}"
+        print(f"{name:26s} {row['ms']:7.1f} {row['kib']:7.0f} {psnr:>8s}")
     print(f"grid-align resize 1920x1080 -> 1932x1092: {resize_ms:.1f} ms")
-    write_result("encode", {"size": [image.width, image.height], "formats": rows, "resize_ms": resize_ms})
+    write_result("encode", {"size": [image.width, image.height], "capture": capture, "formats": rows, "resize_ms": resize_ms})
 
 
 if __name__ == "__main__":

@@ -211,7 +211,7 @@ def rows_for(trials: list[Trial], changes: list[Change], observe: float, watch_p
 CONFIGS = {
     "default": SettleConfig(),
     # A stable window long enough to outlast LibreOffice's idle-timer toolbar refresh (the
-    # longest quiet gap inside one action's changes measured here was 0.54 s).
+    # longest quiet gap inside one action's changes measured here was 0.59 s).
     "patient": SettleConfig(interval=0.05, stable_frames=15),
 }
 

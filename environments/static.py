@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from actions.executors.base import ExecutionError
 from actions.models import (
@@ -132,10 +132,14 @@ class StaticEnv(ScreenEnv):
     def __init__(self, width: int = 1280, height: int = 800, max_steps: int | None = None,
                  render_mode: str | None = None) -> None:
         self.size = (width, height)
-        self.state = ScreenState()
         self._home: Path | None = None
         self._monitor = Monitor(1, 0, 0, width, height, 1.0)
-        super().__init__(width, height, StateExecutor(self.state, self.size, self._submit), max_steps, render_mode)
+        super().__init__(width, height, StateExecutor(ScreenState(), self.size, self._submit), max_steps, render_mode)
+
+    @property
+    def state(self) -> ScreenState:
+        """What the screen shows (the executor's, which actions change)."""
+        return self.executor.state
 
     def _submit(self, text: str) -> None:
         if self._home is not None:
@@ -146,7 +150,7 @@ class StaticEnv(ScreenEnv):
         return LocalMachine(home, cache, self.size)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
-        self.state = self.executor.state = ScreenState()
+        self.executor.state = ScreenState()
         self._home = None
         return super().reset(seed=seed, options=options)
 
@@ -159,8 +163,6 @@ class StaticEnv(ScreenEnv):
     def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
         """Rendering is synchronous: the frame after an action is final at once."""
         started = time.perf_counter()
-        before = self.last_screenshot
         shot = self._draw()
-        seconds = time.perf_counter() - started
-        changed = shot.image.tobytes() != before.image.tobytes()
-        return shot, SettleInfo(seconds=0.0, frames=1, stable=True, changed=changed), seconds
+        changed = ImageChops.difference(shot.image, self.last_screenshot.image).getbbox() is not None
+        return shot, SettleInfo(seconds=0.0, frames=1, stable=True, changed=changed), time.perf_counter() - started

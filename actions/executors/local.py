@@ -46,7 +46,8 @@ DRAG_SECONDS = 0.1
 
 
 class FailSafeTriggered(RuntimeError):
-    """pyautogui's corner fail-safe fired: a person moved the pointer into a screen corner to stop the run.
+    """pyautogui's corner fail-safe fired: the pointer is in a screen corner (on a person's desktop,
+    the way to stop the run; the agent's own clicks are clamped there too, which this cannot tell apart).
 
     Not an `ActionError`: the environment must not report it as one failed action; it ends
     the episode (the loop records it as stopped).

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from actions.coords import point_of
+from actions.keys import UnknownKeyError
 from actions.models import Action, Hotkey, KeyDown, KeyUp, Press, TypeText
 from agent.safety.rules import SEVERITY, Policy, Rule, Verdict, key_name
-
-DESCRIBED_TEXT = 80
-"""Characters of typed text quoted when an action is described to the model or a person."""
 
 
 @dataclass(frozen=True)
@@ -22,30 +20,59 @@ class Check:
     reason: str
 
 
-def chords(actions: Sequence[Action]) -> list[list[frozenset[str]]]:
-    """For each action, the key sets it holds down at once.
+def chords(actions: Sequence[Action], held: Iterable[str] = ()) -> list[list[frozenset[str]]]:
+    """For each action, the key sets it holds down at once, starting with the keys `held` by
+    earlier steps (a `key_down` stays down until a `key_up`, across steps).
 
     A hotkey is one chord; each key of `press` is a chord with whatever `key_down` still
-    holds; `key_down` adds its key to the held ones, so a chord built key by key across a
-    step is seen as a whole.
+    holds; `key_down` adds its key to the held ones, so a chord built key by key is seen as a
+    whole; text typed while keys are held presses each character with them (`win` + typing
+    "l" locks the screen, and a typed backspace under ctrl+alt is ctrl+alt+backspace).
     """
-    held: set[str] = set()
+    down = set(held)
     out: list[list[frozenset[str]]] = []
     for action in actions:
         match action:
             case Hotkey():
-                out.append([frozenset(held | {key_name(k) for k in action.keys})])
+                out.append([frozenset(down | {key_name(k) for k in action.keys})])
             case Press():
-                out.append([frozenset(held | {key_name(k)}) for k in dict.fromkeys(action.keys)])
+                out.append([frozenset(down | {key_name(k)}) for k in dict.fromkeys(action.keys)])
             case KeyDown():
-                held.add(key_name(action.key))
-                out.append([frozenset(held)])
+                down.add(key_name(action.key))
+                out.append([frozenset(down)])
             case KeyUp():
-                held.discard(key_name(action.key))
+                down.discard(key_name(action.key))
                 out.append([])
+            case TypeText() if down:
+                typed = (_typed_key(c) for c in dict.fromkeys(action.text))
+                out.append([frozenset(down | {key}) for key in typed if key is not None])
             case _:
                 out.append([])
     return out
+
+
+def held_after(actions: Sequence[Action], held: Iterable[str] = ()) -> frozenset[str]:
+    """The keys still held down once `actions` have been performed."""
+    down = set(held)
+    for action in actions:
+        if isinstance(action, KeyDown):
+            down.add(key_name(action.key))
+        elif isinstance(action, KeyUp):
+            down.discard(key_name(action.key))
+    return frozenset(down)
+
+
+_TYPED_KEYS = {"\b": "backspace", "\n": "enter", "\r": "enter", "\t": "tab"}
+
+
+def _typed_key(char: str) -> str | None:
+    """The key typing `char` presses (None for characters no key table names: typed another way)."""
+    if char in _TYPED_KEYS:
+        return _TYPED_KEYS[char]
+    try:
+        return key_name(char)
+    except UnknownKeyError:
+        return None
 
 
 def matches(rule: Rule, action: Action, held: Sequence[frozenset[str]]) -> bool:
@@ -73,9 +100,9 @@ class PolicyChecker:
         self.policy = policy
         self.rules: tuple[Rule, ...] = (*policy.rules, *extra)
 
-    def check_step(self, actions: Sequence[Action]) -> list[Check]:
-        """One `Check` per action, in order."""
-        return [self._check(action, held) for action, held in zip(actions, chords(actions))]
+    def check_step(self, actions: Sequence[Action], held: Iterable[str] = ()) -> list[Check]:
+        """One `Check` per action, in order; `held`: keys earlier steps left held down."""
+        return [self._check(action, chord) for action, chord in zip(actions, chords(actions, held))]
 
     def _check(self, action: Action, held: Sequence[frozenset[str]]) -> Check:
         strictest: Rule | None = None
@@ -85,21 +112,3 @@ class PolicyChecker:
         if strictest is None:
             return Check(self.policy.default, None, f"no rule matched; the policy's default is {self.policy.default}")
         return Check(strictest.verdict, strictest.label, strictest.reason or f"rule {strictest.label!r}")
-
-
-def describe(action: Action) -> str:
-    """A short, human-readable description of a screen action."""
-    point = point_of(action)
-    where = f" at ({point.x:g}, {point.y:g})" if point is not None else ""
-    match action:
-        case TypeText():
-            text = action.text if len(action.text) <= DESCRIBED_TEXT else action.text[:DESCRIBED_TEXT] + "…"
-            return f"type {text!r}"
-        case Hotkey():
-            return "hotkey " + "+".join(action.keys)
-        case Press():
-            return "press " + ", ".join(action.keys) + (f" ×{action.presses}" if action.presses > 1 else "")
-        case KeyDown() | KeyUp():
-            return f"{action.type} {action.key}"
-        case _:
-            return f"{action.type}{where}"

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from actions.models import Action, Done, Fail
-from agent.safety.check import PolicyChecker, describe
+from agent.describe import describe_action
+from agent.safety.check import PolicyChecker, held_after
 from agent.safety.confirm import Confirmer
 from agent.safety.panic import PanicSignal
 from agent.safety.rules import Policy, Rule, default_policy
@@ -35,8 +36,6 @@ class Review:
 
     events: list[GuardEvent]
     perform: bool
-    stop: str | None = None
-    """Why the episode stops here, if it does."""
 
 
 class EpisodeGuard:
@@ -53,6 +52,9 @@ class EpisodeGuard:
         self.checker = PolicyChecker(guards.policy, extra)
         self.watch = RunawayWatch(guards.runaway)
         self.performed = 0
+        self.held: frozenset[str] = frozenset()
+        """Keys performed `key_down`s left held (checked as part of every later chord)."""
+        self._reviewed: Sequence[Action] = ()
         self._notes: list[str] = []
 
     def take_note(self) -> str | None:
@@ -73,13 +75,14 @@ class EpisodeGuard:
         A step is performed whole or not at all: one denied or unconfirmed action holds
         back the step, and the model is told why in its next request.
         """
+        self._reviewed = actions
         panic = self.panicked()
         if panic is not None:
-            return Review([panic], False, panic.reason)
+            return Review([panic], False)
         trigger = self.watch.before(actions)
         if trigger is not None:
             return self._runaway(trigger, performed=False)
-        checks = self.checker.check_step(actions)
+        checks = self.checker.check_step(actions, self.held)
         denied = [
             GuardEvent(kind="policy", verdict="deny", action=i, rule=c.rule, reason=c.reason)
             for i, c in enumerate(checks) if c.verdict == "deny"
@@ -91,14 +94,14 @@ class EpisodeGuard:
         limit = self.guards.policy.max_actions
         if limit is not None and self.performed + _counted(actions) > limit:
             reason = f"action budget: the policy allows {limit} actions per episode and {self.performed} were performed"
-            return Review([GuardEvent(kind="budget", verdict="stop", reason=reason)], False, reason)
+            return Review([GuardEvent(kind="budget", verdict="stop", reason=reason)], False)
         events: list[GuardEvent] = []
         confirm = self.guards.confirm
         for i, (action, check) in enumerate(zip(actions, checks)):
             if not confirm.wants(check.verdict) or (check.verdict == "allow" and isinstance(action, (Done, Fail))):
                 continue
             why = check.reason if check.verdict == "confirm" else "--confirm always"
-            answer = confirm.ask(f"The agent wants to {describe(action)} ({why}).")
+            answer = confirm.ask(f"The agent wants to {describe_action(action, text_limit=None)} ({why}).")
             events.append(GuardEvent(kind="policy", verdict="confirm", action=i, rule=check.rule, reason=why, answer=answer))
             if answer != "yes":
                 refusal = "a person declined it" if answer == "no" else _NOBODY[confirm.mode]
@@ -110,25 +113,32 @@ class EpisodeGuard:
     def after(self, performed: int, changed: bool | None) -> Review | None:
         """Account for a step's effect; a review with `stop` ends the episode."""
         self.performed += performed
+        self.held = held_after(self._reviewed[:performed], self.held)
         trigger = self.watch.after(performed, changed)
         return None if trigger is None else self._runaway(trigger, performed=True)
 
     def _runaway(self, trigger: Trigger, performed: bool) -> Review:
         event = GuardEvent(kind=trigger.kind, verdict=trigger.verdict, reason=trigger.reason)
         if trigger.verdict == "stop":
-            return Review([event], False, trigger.reason)
+            return Review([event], False)
         advice = "Try a different approach; if the task cannot be done, say so with computer.terminate(status='failure')."
         held = "" if performed else " Your last step was not performed."
         self._notes.append(f"{trigger.reason[0].upper()}{trigger.reason[1:]}.{held} {advice}")
         return Review([event], performed)
 
 
+def holds_back(event: GuardEvent) -> bool:
+    """Whether this event kept its step's actions from being performed."""
+    return (
+        event.verdict == "deny"
+        or (event.verdict == "confirm" and event.answer != "yes")
+        or (event.kind == "repeat" and event.verdict == "warn")
+    )
+
+
 def held_back(events: Sequence[GuardEvent]) -> bool:
     """Whether these events kept a step from being performed (so its done/fail does not count)."""
-    return any(
-        e.verdict == "deny" or (e.verdict == "confirm" and e.answer != "yes") or (e.kind == "repeat" and e.verdict == "warn")
-        for e in events
-    )
+    return any(holds_back(e) for e in events)
 
 
 _NOT_PERFORMED = "None of your last step's actions were performed; the screenshot shows the screen as it is."
@@ -141,7 +151,7 @@ _NOBODY = {
 
 def _what(actions: Sequence[Action], index: int | None) -> str:
     action = actions[index] if index is not None else None
-    return f"Action {index + 1} ({describe(action)})" if action is not None and index is not None else "The step"
+    return f"Action {index + 1} ({describe_action(action, text_limit=80)})" if action is not None and index is not None else "The step"
 
 
 def _counted(actions: Sequence[Action]) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -30,7 +30,6 @@ ActionKind = Literal[
     "click", "move", "drag", "scroll", "type", "press", "hotkey", "key_down", "key_up",
     "mouse_down", "mouse_up", "wait", "done", "fail",
 ]
-ACTION_KINDS: frozenset[str] = frozenset(get_args(ActionKind))
 
 # pyautogui's table has several names for one physical key; a rule written with one must
 # match an action written with another.

@@ -23,6 +23,7 @@ from actions.coords import PointChain
 from actions.models import Action
 from agent.chat import Message
 from agent.describe import describe_action
+from agent.safety.guards import held_back, holds_back
 from agent.trajectory import GuardEvent, StepRecord, Timings, Trajectory
 from agent.view.overlay import (
     COLOURS,
@@ -81,7 +82,12 @@ class StepView:
     @property
     def held_back(self) -> bool:
         """Whether a guard kept the step's actions from being performed."""
-        return any(row.blocks for row in self.guards)
+        return held_back([row.event for row in self.guards])
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a guard ended the episode at this step."""
+        return any(row.event.verdict == "stop" for row in self.guards)
 
 
 @dataclass(frozen=True)
@@ -90,15 +96,16 @@ class GuardRow:
 
     event: GuardEvent
     label: str
-    blocks: bool
+    alarm: bool
+    """Shown in red: the guard held the step back or stopped the episode."""
 
 
 def guard_row(event: GuardEvent) -> GuardRow:
     if event.verdict == "confirm":
         label = {"yes": "confirmed by a person", "no": "refused by a person"}.get(event.answer or "", "refused: nobody to confirm")
-        return GuardRow(event, f"{event.kind} · {label}", event.answer != "yes")
+        return GuardRow(event, f"{event.kind} · {label}", holds_back(event))
     label = {"deny": "denied", "warn": "warning", "stop": "stopped the episode"}[event.verdict]
-    return GuardRow(event, f"{event.kind.replace('_', ' ')} · {label}", event.verdict in ("deny", "stop"))
+    return GuardRow(event, f"{event.kind.replace('_', ' ')} · {label}", holds_back(event) or event.verdict == "stop")
 
 
 def render_html(trajectory: Trajectory, out: Path, frames_beside: bool = False) -> Path:

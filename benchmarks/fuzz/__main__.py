@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import atheris
     except ImportError:
-        parser.exit(2, "atheris is not installed: pip install -e '.[fuzz]'\n")
+        parser.exit(2, "atheris is not installed: .venv/bin/pip install -e '.[fuzz]'\n")
     with atheris.instrument_imports(include=["actions", "environments", "benchmarks.fuzz"]):
         from benchmarks.fuzz import targets
     target = targets.TARGETS[args.target]

@@ -311,7 +311,8 @@ def open_file(h: _Handler) -> tuple:
     path = h.server.confined(_need(data, "path"))
     if not path.exists():
         raise Refused(HTTPStatus.NOT_FOUND, f"{path} does not exist")
-    desktop_ops.open_and_wait(path, data.get("window_name"), _seconds(data, "timeout_seconds", desktop_ops.OPEN_TIMEOUT))
+    window_name = _need_text(data, "window_name") if data.get("window_name") is not None else None
+    desktop_ops.open_and_wait(path, window_name, _seconds(data, "timeout_seconds", desktop_ops.OPEN_TIMEOUT))
     return HTTPStatus.OK, "File opened and window activated successfully", "text"
 
 

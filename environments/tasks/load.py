@@ -16,7 +16,7 @@ class TaskLoadError(ValueError):
     """A task file that is not valid JSON or not a task; the message names the file and why."""
 
 
-_JSON_ERRORS = (OSError, UnicodeDecodeError, ValueError, RecursionError)
+_JSON_ERRORS = (UnicodeDecodeError, ValueError, RecursionError)
 """What reading untrusted JSON can raise: JSONDecodeError and over-long integers are ValueErrors,
 over-deep nesting is a RecursionError."""
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
@@ -99,9 +99,22 @@ def load_tasks(path: Path, examples: Path | None = None) -> LoadedTasks:
     return LoadedTasks(tasks, failures)
 
 
+MAX_TASK_BYTES = 16 * 1024 * 1024
+"""OSWorld's largest task file is a few KiB; anything this big is not a task."""
+
+
 def _read_json(path: Path) -> object:
+    if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+        raise TaskLoadError(f"{path}: not a regular file")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TASK_BYTES + 1)
+    except OSError as err:
+        raise TaskLoadError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if len(data) > MAX_TASK_BYTES:
+        raise TaskLoadError(f"{path}: over {MAX_TASK_BYTES // 2**20} MiB, too big for a task file")
+    try:
+        return json.loads(data.decode("utf-8"))
     except _JSON_ERRORS as err:
         reason = str(err) or type(err).__name__
         raise TaskLoadError(f"{path}: not readable JSON ({reason})") from None

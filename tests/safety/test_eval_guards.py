@@ -39,3 +39,8 @@ def test_a_policy_file_replaces_both_shipped_policies(tmp_path: Path) -> None:
         assert verdicts(options, kind, Hotkey(keys=("ctrl", "alt", "delete"))) == ["allow"]
     runaway = eval_guards(options, "xvfb").runaway
     assert (runaway.max_repeats, runaway.max_unchanged, runaway.on_runaway) == (None, 2, "stop")
+
+
+def test_runaway_detection_is_off_in_eval_unless_asked_for() -> None:
+    runaway = eval_guards(EvalOptions(tasks=Path("t")), "xvfb").runaway
+    assert (runaway.max_repeats, runaway.max_unchanged) == (None, None)

@@ -69,7 +69,7 @@ def test_a_denied_action_is_not_performed_and_the_reason_reaches_the_model(tmp_p
     replies = [reply("pyautogui.hotkey('Ctrl', 'Alt', 'Del')"), reply("pyautogui.write('hi')"), DONE]
     result, env, backend, trajectory = run(tmp_path, replies)  # the default guards, as eval gets them
     assert result.outcome == "done"
-    assert env.performed == [TypeText(text="hi"), env.performed[1]] and len(env.performed) == 2
+    assert env.performed[0] == TypeText(text="hi") and [a.type for a in env.performed] == ["type", "done"]
     [event] = trajectory.steps[0].guard
     assert (event.kind, event.verdict, event.action, event.rule) == ("policy", "deny", 0, "session-and-vt-keys")
     assert trajectory.steps[0].execution.executed == 0

@@ -148,6 +148,49 @@ def test_the_panic_key_is_always_denied_even_if_the_policy_allows_everything() -
     assert not review.perform and review.events[0].rule == "panic-key"
 
 
+
+def test_keys_held_down_by_an_earlier_step_count_in_later_chords() -> None:
+    guard = Guards(policy=DEFAULT).episode()
+    first = guard.review([KeyDown(key="ctrl"), KeyDown(key="alt")])
+    assert first.perform
+    guard.after(2, True)
+    review = guard.review([Press(keys=("f2",))])
+    assert not review.perform and review.events[0].rule == "session-and-vt-keys"
+    guard.after(0, None)
+    assert guard.review([KeyUp(key="ctrl"), KeyUp(key="alt")]).perform
+    guard.after(2, True)
+    assert guard.review([Press(keys=("f2",))]).perform  # released: an ordinary F2
+
+
+def test_a_held_step_leaves_no_keys_down() -> None:
+    guard = Guards(policy=DEFAULT).episode()
+    assert not guard.review([KeyDown(key="ctrl"), KeyDown(key="alt"), Press(keys=("delete",))]).perform
+    guard.after(0, None)
+    assert guard.review([Press(keys=("f2",))]).perform
+
+
+@pytest.mark.parametrize("actions", [
+    [KeyDown(key="win"), TypeText(text="l")],                          # win+l locks the screen
+    [KeyDown(key="ctrl"), KeyDown(key="alt"), TypeText(text="x\b")],   # a typed backspace is the key
+])
+def test_text_typed_while_keys_are_held_presses_each_character_with_them(actions) -> None:
+    assert verdict(DEFAULT, *actions)[-1] == "deny"
+
+
+def test_text_typed_with_no_key_held_is_no_chord() -> None:
+    assert verdict(DEFAULT, TypeText(text="ctrl+alt+f2 and a backspace \b")) == ["allow"]
+
+
+def test_action_kinds_a_rule_may_name_are_exactly_the_action_types() -> None:
+    from typing import get_args
+
+    from actions.models import Action
+    from agent.safety.rules import ActionKind
+
+    union = get_args(Action)[0] if get_args(Action) and hasattr(get_args(Action)[0], "__args__") else Action
+    types = {get_args(model.model_fields["type"].annotation)[0] for model in get_args(union)}
+    assert types == set(get_args(ActionKind))
+
 # --- properties: untrusted input ---------------------------------------------------------
 
 FRAGMENTS = st.sampled_from([

@@ -220,7 +220,6 @@ def test_every_route_needs_the_token(token_server: Served, folders: tuple[Path, 
             for route in [*POST_ROUTES, "/no/such/route"]:
                 answer = http.post(route, json=body, headers=headers)
                 assert (answer.status_code, answer.json()["message"]) == (401, "a bearer token is required"), route
-        time.sleep(0.5)  # a launched command, had one been let through, would have run by now
         assert not marker.exists() and not (folders[0] / "made").exists()
         good = {"authorization": f"Bearer {TOKEN}"}
         assert http.get("/probe", headers=good).status_code == 200
@@ -266,4 +265,8 @@ def test_request_timings_are_validated(open_server: Served, folders: tuple[Path,
         assert answer.status_code == 400 and "verification must be an object" in answer.json()["message"]
         answer = http.post("/run_bash_script", json={"script": f"touch {marker}", "timeout": "forever", "working_dir": str(folders[0])})
         assert answer.status_code == 400
+        document = folders[0] / "doc.txt"
+        document.write_text("x")
+        answer = http.post("/setup/open_file", json={"path": str(document), "window_name": 3})
+        assert answer.status_code == 400 and "'window_name' must be a string" in answer.json()["message"]
     assert not marker.exists() and os.listdir(folders[1]) == ["secret.txt"]

@@ -135,6 +135,22 @@ def test_folders_with_odd_symlinks_load_or_report(tmp_path: Path) -> None:
     loaded = load_tasks(folder)
     assert [t.id for t in loaded.tasks] == ["t1"]
     assert {f.path.name for f in loaded.failures} == {"dangling.json", "loop.json", "dir.json", "null.json"}
-    assert all("not readable JSON" in f.reason for f in loaded.failures)
+    reasons = {f.path.name: f.reason for f in loaded.failures}
+    assert "cannot read it" in reasons["dangling.json"] and "cannot read it" in reasons["loop.json"]
+    assert "not a regular file" in reasons["dir.json"] and "not a regular file" in reasons["null.json"]
     with pytest.raises(TaskLoadError, match="no such file or folder"):
         load_tasks(tmp_path / "missing")
+
+
+def test_a_fifo_or_an_oversized_file_in_a_task_folder_is_a_reported_failure_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    from environments.tasks.load import MAX_TASK_BYTES, load_tasks
+
+    folder = tmp_path / "os"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.json")
+    (folder / "huge.json").write_bytes(b" " * (MAX_TASK_BYTES + 1))
+    loaded = load_tasks(tmp_path)
+    reasons = {f.path.name: f.reason for f in loaded.failures}
+    assert loaded.tasks == [] and "not a regular file" in reasons["pipe.json"] and "too big" in reasons["huge.json"]

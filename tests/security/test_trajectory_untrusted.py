@@ -137,7 +137,7 @@ def test_damaged_step_lines_are_skipped(tmp_path_factory: pytest.TempPathFactory
     (folder / TRAJECTORY_FILE).write_bytes(b"".join(damaged))
     trajectory = read_trajectory(folder)
     assert len(trajectory.steps) + trajectory.torn_lines >= 1
-    assert [s.index for s in trajectory.steps] in ([0, 1], [1 - which], [], [0], [1])
+    assert 1 - which in [s.index for s in trajectory.steps]  # the intact line always survives
     render_html(trajectory, folder / "page.html")
 
 

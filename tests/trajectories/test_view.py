@@ -150,17 +150,20 @@ def test_guard_events_say_in_plain_words_what_a_guard_did(recorded: dict[str, Tr
                        rule="destructive-shell", answer="nobody")],
         1: [GuardEvent(kind="policy", verdict="confirm", reason="asked", action=0, rule="r", answer="yes")],
         2: [GuardEvent(kind="repeat", verdict="warn", reason="the same actions again")],
+        3: [GuardEvent(kind="unchanged", verdict="stop", reason="6 steps left the screen unchanged")],
     }
     steps = [s.model_copy(update={"guard": events.get(i, [])}) for i, s in enumerate(trajectory.steps)]
     page, problems = open_page(render_html(trajectory.model_copy(update={"steps": steps}), tmp_path / "page.html"))
     first = page.locator("#step-1 .guard")
     assert first.locator("b").inner_text().lower() == "policy · refused: nobody to confirm"
     assert "looks <b>destructive</b>" in first.inner_text() and "rule destructive-shell" in first.inner_text()
-    assert "guard-blocks" in (first.get_attribute("class") or "")
+    assert "guard-alarm" in (first.get_attribute("class") or "")
     assert page.locator("#step-1 .problem").first.inner_text().startswith("held back by a guard")
     assert "chip-bad" in (page.locator('.chip[data-step="0"]').get_attribute("class") or "")
     second = page.locator("#step-2 .guard")
     assert second.locator("b").inner_text().lower() == "policy · confirmed by a person"
-    assert "guard-blocks" not in (second.get_attribute("class") or "")
+    assert "guard-alarm" not in (second.get_attribute("class") or "")
     assert page.locator("#step-3 .guard b").inner_text().lower() == "repeat · warning"
-    assert page.locator("#step-4 .guard").count() == 0 and problems == []
+    assert page.locator("#step-3 .problem").first.inner_text().startswith("held back by a guard")  # as the loop counts it
+    assert page.locator("#step-4 .problem").first.inner_text().startswith("a guard stopped the episode: performed")
+    assert page.locator("#step-5 .guard").count() == 0 and problems == []
