@@ -37,6 +37,7 @@ from agent.trajectory_cli import export_command, view_command
 from environments.browser import BrowserStartError
 from environments.remote.client import VMError
 from environments.screen import CaptureError
+from environments.settings import SettingError
 from environments.xvfb import DesktopStartError
 
 app = typer.Typer(
@@ -128,7 +129,7 @@ def run(
     temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
     policy: Annotated[Optional[Path], typer.Option(help="Action policy (TOML) replacing the shipped one, which denies session-ending keys, asks before destructive shell commands and allows 300 actions.", rich_help_panel="Safety")] = None,
-    confirm: Annotated[str, typer.Option(help="Ask at the terminal before actions: never (actions the policy marks confirm are refused), risky (only those), always (every action). Without a terminal on stdin nobody is asked and those actions are refused.", rich_help_panel="Safety")] = "risky",
+    confirm: Annotated[str, typer.Option(help="Ask at the terminal before actions: never (actions the policy marks confirm are refused), risky (only those), always (every action). Without a terminal on stdin nobody is asked and those actions are refused (always then refuses to start).", rich_help_panel="Safety")] = "risky",
     panic_key: Annotated[str, typer.Option(help="Global key combination on the X display the agent acts on (desktop, xvfb) that stops the run before its next action.", rich_help_panel="Safety")] = DEFAULT_PANIC_KEY,
     no_panic_key: Annotated[bool, typer.Option("--no-panic-key", help="Do not listen for the panic key.", rich_help_panel="Safety")] = False,
     max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_REPEATS,
@@ -168,7 +169,8 @@ def run(
     )
     try:
         result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
-    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError) as err:
+    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError,
+            SettingError) as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     _print_summary(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,6 +20,7 @@ from agent.eval_ray import RayExecutorError, import_ray
 from agent.evaluate import SUMMARY_FILE, EvalOptions, RayOptions, Summary, TaskResult, run_eval
 from agent.grounding_cli import grounding_eval
 from agent.safety import PolicyError, load_policy
+from environments.settings import SettingError
 from environments.tasks.load import TaskLoadError
 from environments.tasks.suite import SUITE_INDEX
 
@@ -76,9 +78,12 @@ def eval_command(
     if vm_urls_file is not None:
         for line in vm_urls_file.read_text().splitlines():
             if line.strip() and not line.startswith("#"):
-                url, _, resource = line.strip().partition(" ")
+                url, *rest = line.split()
+                if len(rest) > 1:
+                    raise typer.BadParameter(f"{line.strip()!r}: a line is a URL and at most one resource name",
+                                             param_hint="--vm-urls-file")
                 urls.append(url)
-                vm_resources.append(resource.strip())
+                vm_resources.append(rest[0] if rest else "")
     if executor not in ("local", "ray"):
         raise typer.BadParameter("use local or ray", param_hint="--executor")
     if executor == "ray":
@@ -140,7 +145,7 @@ def eval_command(
     except TaskLoadError as err:
         console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
-    except BackendError as err:
+    except (BackendError, SettingError) as err:
         console.print(f"[red]cannot evaluate: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     except RayExecutorError as err:
@@ -226,7 +231,7 @@ def import_command(
 
 def _bytes(text: str) -> int:
     """'2G', '512M', '1.5GiB' or a plain number of bytes."""
-    found = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
     if not found:
         raise typer.BadParameter("use bytes or a size such as 2G or 512M", param_hint="--actor-memory")
     return int(float(found[1]) * 1024 ** "_KMGT".index(found[2].upper() or "_"))
@@ -235,9 +240,15 @@ def _bytes(text: str) -> int:
 def _resources(text: str) -> tuple[tuple[str, float], ...]:
     try:
         parsed = json.loads(text)
-        return tuple((str(name), float(amount)) for name, amount in parsed.items())
+        resources = tuple((str(name), float(amount)) for name, amount in parsed.items())
     except (ValueError, AttributeError, TypeError):
         raise typer.BadParameter('use a JSON object of amounts, e.g. \'{"display": 1}\'', param_hint="--ray-resources") from None
+    for name, amount in resources:
+        if name in ("CPU", "GPU", "memory", "object_store_memory"):
+            raise typer.BadParameter(f"{name} is one of Ray's built-in resources; only custom ones go here (CPU and memory: --actor-cpus, --actor-memory)", param_hint="--ray-resources")
+        if not (math.isfinite(amount) and amount >= 0):
+            raise typer.BadParameter(f"{name}: {amount:g} is not an amount (a finite number, at least 0)", param_hint="--ray-resources")
+    return resources
 
 
 def _running_rate(summary: Summary) -> str:

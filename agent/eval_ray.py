@@ -160,6 +160,8 @@ class _Driver:
         slot.actor = self.actor_class.options(
             num_cpus=self.options.ray.cpus, memory=self.options.ray.memory, resources=custom,
             max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD",
+            # Actors inherit their node's environment, not the driver's: pass on the agent's settings.
+            runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith("KIMI_AGENT_")}},
         ).remote(self.options, slot.base_url, slot.vm_url, str(self.marker), self.token)
         slot.started = slot.busy = False
         self.waiting[slot.actor.location.remote()] = (slot, None)
@@ -271,7 +273,8 @@ def run_ray(
     """Run `tasks` on `options.workers` Ray actors; `on_result` gets every task exactly once."""
     ray = import_ray()
     # Actors run in other working directories, perhaps on other hosts: every path they get is absolute.
-    options = replace(options, results=options.results.resolve())
+    options = replace(options, results=options.results.resolve(),
+                      policy=options.policy.resolve() if options.policy is not None else None)
     tasks = [task.model_copy(update={"source_path": task.source_path.resolve()}) if task.source_path else task
              for task in tasks]
     token = uuid.uuid4().hex
@@ -280,9 +283,11 @@ def run_ray(
     connected_before = ray.is_initialized()
     if not connected_before:
         try:
+            if options.ray.address not in (None, "auto", "local"):
+                _reachable(options.ray.address)  # ray.init retries an unreachable address for minutes
             ray.init(address=options.ray.address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING)
-        except ConnectionError as err:
+        except (ConnectionError, ValueError) as err:
             marker.unlink(missing_ok=True)
             raise RayExecutorError(f"cannot reach the Ray cluster ({err}): start it with `ray start --head` "
                                    "and pass its address with --ray-address") from err
@@ -308,3 +313,14 @@ def _fmt(resources: dict[str, float]) -> str:
     shown = {k: (f"{v / 2**30:.1f} GiB" if k in ("memory", "object_store_memory") else f"{v:g}")
              for k, v in sorted(resources.items()) if not k.startswith("node:")}
     return ", ".join(f"{k} {v}" for k, v in shown.items()) or "nothing"
+
+
+def _reachable(address: str) -> None:
+    """Raise `ConnectionError` unless something listens at HOST:PORT (a Ray head's GCS port)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--ray-address {address!r} is not HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as err:
+        raise ConnectionError(f"nothing answers at {address}: {err.strerror or err}") from None

@@ -60,7 +60,7 @@ class RayOptions:
     requeue: int = 1
     """Times a task whose actor (or node) died is run again before it counts as errored."""
     start_timeout: float = 300.0
-    """Seconds to wait for the first actor to be placed and started."""
+    """Seconds to wait while no actor is up (at the start, or after every actor died) before giving up."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class TaskResult:
     outcome: str | None = None
     resumed: bool = False
     requeued: int = 0
-    """Times the task was run again because the worker running it died."""
+    """Times the task was run again because the Ray actor running it died (the local pool errors it instead)."""
 
 
 def eval_guards(options: EvalOptions, kind: str) -> Guards:

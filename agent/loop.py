@@ -86,8 +86,10 @@ def run_episode(
     started = time.monotonic()
     result = EpisodeResult(outcome="running", folder=str(writer.folder))
     guard = (guards or Guards()).episode()
+    where = "environment"  # what an unexpected exception is blamed on: the env's reset, then the agent
     try:
         _, info = env.reset(options={**(reset_options or {}), "instruction": policy.instruction})
+        where = "agent"
         capture_seconds = _capture_seconds(info)
         for index in range(budget.max_steps):
             if budget.max_seconds is not None and time.monotonic() - started > budget.max_seconds:
@@ -127,7 +129,7 @@ def run_episode(
     except BackendError as err:
         result.outcome, result.error = "error", f"model backend: {err}"
     except Exception as err:
-        result.outcome, result.error = "error", f"environment: {type(err).__name__}: {err}"
+        result.outcome, result.error = "error", f"{where}: {type(err).__name__}: {err}"
         raise
     finally:
         if result.outcome == "running":

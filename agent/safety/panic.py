@@ -85,7 +85,10 @@ class PanicKey:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
-            nudge_until(lambda _: not listener.is_alive())  # pynput notices stop() at the next event
+            try:
+                nudge_until(lambda _: not listener.is_alive())  # pynput notices stop() at the next event
+            except Exception:  # noqa: BLE001  the display is gone (the run's own error says so); its listener died with it
+                pass
 
 
 def _modifiers_first(key: str) -> tuple[int, str]:

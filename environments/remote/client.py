@@ -92,7 +92,10 @@ class VMClient:
             else:
                 if response.status_code in ok_statuses:
                     return response
-                if response.status_code in (502, 503, 504) and attempt < self.retries:
+                # 503: the server (or a proxy) refused before running anything; a 502/504 from a proxy
+                # may come after the VM ran the request, so only a repeatable one is sent again.
+                retry = response.status_code == 503 or (response.status_code in (502, 504) and repeatable)
+                if retry and attempt < self.retries:
                     time.sleep(BACKOFF * 2**attempt)
                     continue
                 raise VMProtocolError(f"{method} {route}: HTTP {response.status_code}: {_message(response)}",

@@ -4,7 +4,6 @@ with a fake `vllm` executable (no GPU here)."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 from pathlib import Path
 

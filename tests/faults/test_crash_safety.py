@@ -111,13 +111,16 @@ def test_eval_killed_at_random_points_keeps_every_finished_score_and_resumes(mod
     assert reference.returncode == 0, reference.stdout + reference.stderr
     expected = {task: score for task, (score, _) in scores(tmp_path / "reference").items()}
     assert set(expected) == set(TASKS["chrome"])
-    for group in range(2):  # a fresh results folder per half, so kills land at every stage of a suite
+    mid_suite = 0  # kills that left some tasks finished and some not: the case resume is for
+    groups, span = KILLS // 2, uninterrupted + 0.3
+    for group in range(groups):  # a fresh results folder per pair of kills, so kills land at every stage of a suite
         results = tmp_path / f"r{group}"
         kept: dict[str, tuple[float, int]] = {}
-        for _ in range(KILLS // 2):
+        for kill in range(2):
             process = subprocess.Popen(eval_command(server.base_url, results, index), cwd=ROOT, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL, start_new_session=True)
-            time.sleep(rng.uniform(0.2, uninterrupted + 0.5))
+            # The first kill of each pair lands in its own tenth of an uninterrupted run, so every stage is hit.
+            time.sleep(0.2 + (group + rng.random()) * span / groups if kill == 0 else rng.uniform(0.2, span))
             kill_group(process)
             now = scores(results)
             assert all(now[task] == value for task, value in kept.items()), "a finished score was lost or rewritten"
@@ -128,6 +131,7 @@ def test_eval_killed_at_random_points_keeps_every_finished_score_and_resumes(mod
                     if task["status"] == "finished":
                         assert now[task["task_id"]][0] == task["score"]  # what the summary counts is on disk
             kept = now
+            mid_suite += 0 < len(now) < len(expected)
         done = subprocess.run(eval_command(server.base_url, results, index), cwd=ROOT, capture_output=True, text=True,
                               timeout=300, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -136,3 +140,5 @@ def test_eval_killed_at_random_points_keeps_every_finished_score_and_resumes(mod
         assert all(final[task] == value for task, value in kept.items())  # resume redid only the rest
         summary = json.loads((results / "summary.json").read_text())
         assert (summary["scheduled"], summary["finished"], summary["errored"]) == (len(expected), len(expected), 0)
+    print(f"kills that landed mid-suite: {mid_suite}")
+    assert mid_suite > 0, "no kill left a partly finished suite: the resume case was never exercised"

@@ -15,6 +15,7 @@ from agent.backends.base import BackendResponseError, BackendTimeout, BackendUna
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.chat import Message, Sampling, TextPart
 from agent.trajectory import read_trajectory
+from environments.settings import SettingError
 from environments.tasks.suite import SOLUTIONS, SUITE
 from environments.xvfb import VirtualDesktop
 from tests.faults.conftest import DONE, MOVE, ROOT, moves, run_env
@@ -73,7 +74,7 @@ def test_retry_settings_come_from_the_environment(monkeypatch) -> None:
     client = OpenAICompatBackend("http://127.0.0.1:9/v1", "m")
     assert (client.max_retries, client.backoff, client._client.timeout.read) == (7, 0.0, 12.5)
     monkeypatch.setenv("KIMI_AGENT_MODEL_RETRIES", "many")
-    with pytest.raises(ValueError, match="KIMI_AGENT_MODEL_RETRIES='many' is not a number"):
+    with pytest.raises(SettingError, match="KIMI_AGENT_MODEL_RETRIES='many' is not a whole number"):
         OpenAICompatBackend("http://127.0.0.1:9/v1", "m")
 
 

@@ -42,3 +42,27 @@ def test_an_actor_whose_node_does_not_see_the_results_folder_refuses_to_start(tm
         check_shared(marker, "token")  # there, but another run's folder
     marker.write_text("token")
     check_shared(marker, "token")
+
+
+def test_a_wrong_ray_address_fails_at_once_with_a_clear_message(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    from agent.eval_ray import _reachable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ConnectionError, match=f"nothing answers at 127.0.0.1:{port}"):
+        _reachable(f"127.0.0.1:{port}")
+    with pytest.raises(ValueError, match="is not HOST:PORT"):
+        _reachable("notanaddress")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", "from agent.cli import main; import sys; sys.argv[0] = 'kimi-agent'; main()",
+         "eval", "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--base-url", "http://127.0.0.1:9/v1",
+         "--results", str(tmp_path / "r")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 2 and "cannot reach the Ray cluster" in done.stdout.replace("\n", " "), done.stdout + done.stderr
+    assert time.monotonic() - started < 60 and "Traceback" not in done.stdout + done.stderr

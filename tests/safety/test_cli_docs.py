@@ -6,7 +6,6 @@ import re
 import tomllib
 from pathlib import Path
 
-
 from agent.runner import RunOptions
 from agent.safety import DEFAULT_PANIC_KEY, DEFAULT_POLICY, default_policy
 from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED

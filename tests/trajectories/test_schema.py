@@ -11,7 +11,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from agent.trajectory import (
-    EPISODE_FILE, FORMAT_VERSION, EpisodeInfo, StepRecord, TrajectoryVersionError, TrajectoryWriter,
+    EPISODE_FILE,
+    FORMAT_VERSION,
+    EpisodeInfo,
+    StepRecord,
+    TrajectoryVersionError,
+    TrajectoryWriter,
     read_trajectory,
 )
 from agent.trajectory_schema import main, schema_path, schema_text, trajectory_schema
