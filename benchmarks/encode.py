@@ -43,7 +43,7 @@ def timed(fn, repeats: int = 20) -> tuple[float, object]:
 
 def desktop_screenshot() -> tuple[Image.Image, dict[str, float]]:
     from environments.screen import ScreenCapture
-    from environments.virtual import XvfbEnv
+    from environments.xvfb import XvfbEnv
 
     env = XvfbEnv(1920, 1080, launch=[
         ["xterm", "-geometry", "120x40+0+0", "-e", "bash", "-c", "ls -la /usr/bin | head -60; sleep 600"],

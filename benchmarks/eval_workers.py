@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0, help="seconds before each model answer")
     args = parser.parse_args()
     model = subprocess.Popen(
-        [sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(SOLUTIONS), "--port", "0",
+        [sys.executable, "-m", "agent.backends.scripted_server", "--solutions", str(SOLUTIONS), "--port", "0",
          "--latency", str(args.latency)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def reply(intent: str, code: str) -> str:
 
 
 def stand_in(*source: str) -> tuple[subprocess.Popen, str]:
-    model = subprocess.Popen([sys.executable, "-m", "agent.backends.replay_server", *source, "--port", "0"],
+    model = subprocess.Popen([sys.executable, "-m", "agent.backends.scripted_server", *source, "--port", "0"],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return model, model.stdout.readline().split()[-1] + "/v1"
 

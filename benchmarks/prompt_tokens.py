@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
-from agent.chat import ImagePart, ImageURL, Message, TextPart
-from agent.history import History, history_reply
-from agent.tokens import PromptCount, count_prompt, image_tokens, segments
+from agent.backends.chat import ImagePart, ImageURL, Message, TextPart
+from agent.episode.history import History, history_reply
+from agent.episode.tokens import PromptCount, count_prompt, image_tokens, segments
 from benchmarks.report import write_result
 from prompts import agent_system_prompt, agent_task_text
 

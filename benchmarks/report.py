@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.atomic import write_atomic
+from agent.trajectory.atomic import write_atomic
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -218,7 +218,7 @@ CONFIGS = {
 
 def measure(config: SettleConfig, rounds: int, observe: float, quiet: float) -> tuple[list[Row], float]:
     """Every scenario `rounds` times on a fresh desktop whose env settles with `config`."""
-    from environments.virtual import XvfbEnv
+    from environments.xvfb import XvfbEnv
 
     env = XvfbEnv(*SIZE, launch=[["xterm", "-geometry", "120x40+0+0"], ["mousepad"]], settle=config)
     context = multiprocessing.get_context("spawn")

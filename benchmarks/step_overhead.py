@@ -11,7 +11,7 @@ JPEG), frame write, request build (history, token count, guards' note, body JSON
 execute, trajectory line (the step's JSON line, fsynced), settle, and the step's whole wall time
 minus model and settle ("overhead"; it also holds the guards' checks and the step record).
 
-Reference: our VM server (`python -m environments.remote.server`) on the same display, driven
+Reference: our VM server (`python -m environments.vm_server.server`) on the same display, driven
 through `VMClient` as OSWorld's harness drives its VM: GET /screenshot (PNG), base64 for the
 request, then POST /execute with the pyautogui source `actions/executors/remote.py` generates
 for the same actions. The reference then sleeps a fixed pause, which is not counted here.
@@ -36,12 +36,12 @@ from actions.coords import to_screen
 from actions.executors.remote import to_pyautogui
 from agent.backends.base import Completion, Sampling
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for, default_sampling
-from agent.backends.replay import ReplayBackend
-from agent.chat import Message
-from agent.loop import Budget, run_episode
-from agent.policy import Decision, KimiPolicy, PolicyConfig
-from agent.runner import make_perception
-from agent.trajectory import EpisodeInfo, StepRecord, TrajectoryWriter
+from agent.backends.scripted import ScriptedBackend
+from agent.backends.chat import Message
+from agent.episode.loop import Budget, run_episode
+from agent.episode.policy import Decision, KimiPolicy, PolicyConfig
+from agent.episode.run import make_perception
+from agent.trajectory.store import EpisodeInfo, StepRecord, TrajectoryWriter
 from benchmarks.report import summary_ms, write_result
 from environments.processes import stop_group
 from environments.remote.client import VMClient
@@ -72,7 +72,7 @@ class InstantModel:
     """A replay that answers at once, after building the request body the HTTP backend would send."""
 
     def __init__(self, replies: Sequence[str], model: str) -> None:
-        self.replay = ReplayBackend(replies)
+        self.replay = ScriptedBackend(replies)
         self.model = model
         self.serialize_seconds: list[float] = []
 
@@ -166,7 +166,7 @@ def reference(display_env: dict[str, str], records: list[StepRecord], home: Path
     # The server runs `python -c <pyautogui code>`: put this interpreter's python first.
     env = {**display_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{display_env.get('PATH', os.environ['PATH'])}"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "environments.remote.server", "--port", "0", "--root", str(home)],
+        [sys.executable, "-m", "environments.vm_server.server", "--port", "0", "--root", str(home)],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
     columns: dict[str, list[float]] = {"screenshot route": [], "encode (base64)": [], "execute route": [], "overhead": []}
@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--reference-steps", type=int, default=200, help="steps of the VM-protocol path (0: skip it)")
     args = parser.parse_args()
 
-    from environments.virtual import XvfbEnv
+    from environments.xvfb import XvfbEnv
 
     env = XvfbEnv(*SIZE, launch=[["xterm", "-geometry", "120x40+0+0"], ["mousepad"]])
     try:

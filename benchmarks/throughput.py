@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.throughput [--workers 1 4 16 64] [--env static xvfb]
 
 The model is a BENCHMARK HELPER, not a model: the replay server
-(`python -m agent.backends.replay_server --latency 2`) answers every request with the next
+(`python -m agent.backends.scripted_server --latency 2`) answers every request with the next
 reply of a generated solution after sleeping 2 s. Each episode is a generated task: click into
 a terminal (xvfb) or the generated screen (static), type `echo …` and a newline `--steps` - 3
 times, then write a code to ~/field.txt and finish; the task's evaluator checks the file.
@@ -184,7 +184,7 @@ def measure(env: str, workers: int, steps: int, per_worker: int, python: str) ->
         episodes = workers * per_worker
         tasks, solutions = write_tasks(folder, env, episodes, steps)
         model = subprocess.Popen(
-            [python, "-m", "agent.backends.replay_server", "--solutions", str(solutions), "--port", "0",
+            [python, "-m", "agent.backends.scripted_server", "--solutions", str(solutions), "--port", "0",
              "--latency", str(LATENCY)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
         )

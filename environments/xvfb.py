@@ -1,143 +1,83 @@
-"""A managed virtual desktop: its own Xvfb and window manager, every process stopped by id."""
+"""`XvfbEnv`: a `DesktopEnv` on its own managed virtual desktop."""
 
 from __future__ import annotations
 
-import atexit
 import os
-import secrets
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from environments.processes import stop_group
+from actions.executors.local import rebind_display
+from environments.desktop import DesktopEnv
+from environments.tasks.machine import LocalMachine
+from environments.virtual_desktop import DesktopStartError, VirtualDesktop
 
-START_TIMEOUT = 15.0
-
-# A worker killed outright (SIGKILL, a dead Ray actor) runs no cleanup: util-linux's setpriv
-# makes the kernel send the desktop's processes SIGTERM when their parent dies, so no
-# orphaned Xvfb or app outlives it. (Processes started by a thread die when that thread ends:
-# desktops are started from the thread that owns them, the main one in every executor.)
-_DIE_WITH_PARENT: tuple[str, ...] = ("setpriv", "--pdeathsig", "TERM") if shutil.which("setpriv") else ()
+WINDOW_TIMEOUT = 15.0
 
 
-class DesktopStartError(RuntimeError):
-    """The virtual desktop did not come up; the message says which part failed."""
+class XvfbEnv(DesktopEnv):
+    """Starts Xvfb + openbox on a free display, optionally launches apps, and stops it all on close().
 
-
-class VirtualDesktop:
-    """Xvfb plus openbox (under dbus-run-session) on a free display; a context manager.
-
-    Every process it starts gets its own process group, so `stop()` ends it together with
-    whatever it spawned (dbus helpers, terminals' shells).
+    pyautogui binds to one display per process, so this sets DISPLAY for the whole process:
+    run one such environment per process at a time (the evaluation workers do). A new one made
+    after the last is closed (a worker rebuilding after its display died) moves pyautogui over.
     """
 
-    def __init__(self, width: int = 1280, height: int = 800, depth: int = 24, window_manager: bool = True) -> None:
-        self.width, self.height, self.depth = width, height, depth
-        self.window_manager = window_manager
-        self.display = ""
-        self._processes: list[subprocess.Popen] = []
-        # Xvfb runs without -auth, so any local client may connect; python-xlib still wants
-        # an Xauthority file with an entry for the display (see start()).
-        fd, self._xauthority = tempfile.mkstemp(prefix="kimi-agent-xauth-")
-        os.close(fd)
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 800,
+        launch: Sequence[Sequence[str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.desktop = VirtualDesktop(width, height).start()
+        self._saved_env = {k: os.environ.get(k) for k in ("DISPLAY", "XAUTHORITY")}
+        try:
+            os.environ.update(DISPLAY=self.desktop.display, XAUTHORITY=self.desktop.env["XAUTHORITY"])
+            rebind_display(self.desktop.display)
+            for argv in launch:
+                self.desktop.launch(argv)
+            _wait_for_windows(self.desktop, len(launch))
+            # Nobody can reach a private display's pointer: a corner there is the model's own click.
+            super().__init__(**{"fail_safe": False, **kwargs})
+        except BaseException:
+            self.desktop.stop()
+            self._restore_environ()
+            raise
 
-    @property
-    def env(self) -> dict[str, str]:
-        """os.environ for programs on this desktop."""
-        return {**os.environ, "DISPLAY": self.display, "XDG_SESSION_TYPE": "x11", "XAUTHORITY": self._xauthority}
+    def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
+        return LocalMachine(home, cache, (self.desktop.width, self.desktop.height), display_env=self.desktop.env)
 
-    def start(self) -> VirtualDesktop:
-        if self._processes:
-            return self
-        read_fd, write_fd = os.pipe()
-        xvfb = subprocess.Popen(
-            [*_DIE_WITH_PARENT, "Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{self.width}x{self.height}x{self.depth}",
-             "-nolisten", "tcp", "-noreset", "+extension", "RANDR"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        os.close(write_fd)
-        self._processes.append(xvfb)
-        atexit.register(self.stop)
-        number = self._read_display_number(read_fd, xvfb)
-        self.display = f":{number}"
-        # An entry for this display, so X clients (python-xlib) find one and do not warn; Xvfb
-        # runs without -auth, so the cookie itself is not checked.
-        if shutil.which("xauth"):
-            subprocess.run(["xauth", "-f", self._xauthority, "add", self.display, ".", secrets.token_hex(16)],
-                           capture_output=True, check=False)
-        if self.window_manager:
-            self.launch(["dbus-run-session", "--", "openbox"])
-            self._wait_for_window_manager()
-        return self
+    def _lost_cause(self) -> str | None:
+        xvfb = self.desktop.server
+        if xvfb is not None and xvfb.poll() is not None:
+            return f"its Xvfb (pid {xvfb.pid}) exited with status {xvfb.returncode}"
+        return None
 
-    def _read_display_number(self, fd: int, xvfb: subprocess.Popen) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
-        data = b""
-        with os.fdopen(fd, "rb", buffering=0) as pipe:
-            os.set_blocking(fd, False)
-            while not data.endswith(b"\n"):
-                if xvfb.poll() is not None:
-                    err = xvfb.stderr.read().decode(errors="replace") if xvfb.stderr else ""
-                    self.stop()
-                    raise DesktopStartError(f"Xvfb exited with status {xvfb.returncode}: {err.strip()[-500:]}")
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise DesktopStartError("Xvfb did not report a display number in time")
-                try:
-                    data += pipe.read(16) or b""
-                except BlockingIOError:
-                    time.sleep(0.01)
-        return data.decode().strip()
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.desktop.stop()
+            self._restore_environ()
 
-    def _wait_for_window_manager(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            probe = subprocess.run(["wmctrl", "-m"], env=self.env, capture_output=True, text=True)
-            if probe.returncode == 0:
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise DesktopStartError("the window manager (openbox) did not start in time")
+    def _restore_environ(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
-    @property
-    def server(self) -> subprocess.Popen | None:
-        """The Xvfb process, while started."""
-        return self._processes[0] if self._processes else None
 
-    def launch(self, argv: Sequence[str], cwd: str | Path | None = None) -> subprocess.Popen:
-        """Start a program on this desktop; it is stopped with the desktop."""
-        process = subprocess.Popen(
-            [*_DIE_WITH_PARENT, *argv], env=self.env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        self._processes.append(process)
-        return process
-
-    def wait_for_window(self, name: str, timeout: float = 10.0) -> str:
-        """The id of the first window whose title contains `name`, once it is mapped."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--name", name], env=self.env, capture_output=True, text=True
-            )
-            if found.returncode == 0 and found.stdout.strip():
-                return found.stdout.split()[0]
-            time.sleep(0.05)
-        raise DesktopStartError(f"no window named {name!r} appeared within {timeout} s")
-
-    def stop(self) -> None:
-        """Stop every process this desktop started, newest first; safe to call twice."""
-        for process in reversed(self._processes):
-            stop_group(process)
-        self._processes.clear()
-        atexit.unregister(self.stop)
-        Path(self._xauthority).unlink(missing_ok=True)
-
-    def __enter__(self) -> VirtualDesktop:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+def _wait_for_windows(desktop: VirtualDesktop, count: int) -> None:
+    """Wait until the window manager lists `count` windows (the launched apps are up)."""
+    if count == 0:
+        return
+    deadline = time.monotonic() + WINDOW_TIMEOUT
+    while time.monotonic() < deadline:
+        listed = subprocess.run(["wmctrl", "-l"], env=desktop.env, capture_output=True, text=True)
+        if len(listed.stdout.splitlines()) >= count:
+            return
+        time.sleep(0.05)
+    raise DesktopStartError(f"the launched programs did not open {count} window(s) within {WINDOW_TIMEOUT} s")

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 
 def pytest_configure(config: pytest.Config) -> None:

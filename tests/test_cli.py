@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "agent" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "agent" / "cli" / "examples"
 
 
 def kimi_agent(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ import pytest
 
 def test_console_script_points_at_the_cli() -> None:
     [script] = [e for e in metadata.entry_points(group="console_scripts") if e.name == "kimi-agent"]
-    assert script.value == "agent.cli:main"
+    assert script.value == "agent.cli.app:main"
 
 
 @pytest.mark.parametrize("package", ["agent", "actions", "prompts", "environments"])

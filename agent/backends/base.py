@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from agent.chat import Completion, Message, Sampling
+from agent.backends.chat import Completion, Message, Sampling
 
 
 class Backend(Protocol):
@@ -35,5 +35,5 @@ class BackendResponseError(BackendError):
         self.status = status
 
 
-class ReplayExhausted(BackendError):
+class ScriptExhausted(BackendError):
     """A replay backend was asked for more replies than the recording holds."""

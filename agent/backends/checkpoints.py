@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.chat import IM_END, Sampling
+from agent.backends.chat import IM_END, Sampling
 
 DEFAULT_CHECKPOINT = "moonshotai/Kimi-VL-A3B-Thinking-2506"
 

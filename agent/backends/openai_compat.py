@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
-from agent.chat import Completion, Message, Sampling, Usage
+from agent.backends.chat import Completion, Message, Sampling, Usage
 from environments.settings import number_from_env
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from agent.backends.base import BackendError
 from agent.backends.vllm_server import ServeConfig
-from agent.chat import Completion, Message, Sampling, Usage
+from agent.backends.chat import Completion, Message, Sampling, Usage
 
 
 class VLLMOfflineBackend:

@@ -2,7 +2,7 @@
 
 ShareGPT (the layout LLaMA-Factory reads): one sample per step that has actions. Its
 messages are exactly the request the agent would send at that step — the system prompt
-and task text from `prompts`, earlier turns laid out by `agent.history.History` (old
+and task text from `prompts`, earlier turns laid out by `agent.episode.history.History` (old
 screenshots replaced by a placeholder, past replies reduced to their action and code) —
 followed by the step's reply as the assistant message. Every reply, the target and those
 in the history alike, is rebuilt from the typed actions with relative coordinates, in the
@@ -35,10 +35,10 @@ from pydantic import BaseModel
 
 from actions.models import Click
 from agent.backends.checkpoints import checkpoint_for
-from agent.chat import Message
+from agent.backends.chat import Message
 from agent.export.code import DECIMALS, relative_point, reply_text, steps_code
-from agent.history import History, HistoryConfig
-from agent.trajectory import EPISODE_FILE, Trajectory, read_trajectory
+from agent.episode.history import History, HistoryConfig
+from agent.trajectory.store import EPISODE_FILE, Trajectory, read_trajectory
 from prompts import VARIANTS, Variant, agent_system_prompt, agent_task_text
 
 IMAGE_TOKEN = "<image>"

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from actions.models import Action, Done, Fail
-from agent.describe import describe_action
+from agent.trajectory.describe import describe_action
 from agent.safety.check import PolicyChecker, held_after
 from agent.safety.confirm import Confirmer
 from agent.safety.panic import PanicSignal
 from agent.safety.rules import Policy, Rule, default_policy
 from agent.safety.runaway import RunawayConfig, RunawayWatch, Trigger
-from agent.trajectory import GuardEvent
+from agent.trajectory.store import GuardEvent
 from prompts import guard_note_text
 
 

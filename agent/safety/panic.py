@@ -11,7 +11,7 @@ from typing import Any, Self
 
 from actions.keys import UnknownKeyError
 from agent.safety.rules import parse_combo
-from agent.xtest import nudge_until
+from agent.record.xtest import nudge_until
 
 DEFAULT_PANIC_KEY = "ctrl+alt+shift+k"
 """Chosen to be unlikely in any application and typed by nobody by accident."""

@@ -32,7 +32,7 @@ from actions.models import (
     TypeText,
     Wait,
 )
-from agent.trajectory import StepRecord
+from agent.trajectory.store import StepRecord
 
 MarkKind = Literal["click", "move", "button", "drag", "scroll", "keys", "end"]
 Corner = Literal["bottom-left", "bottom-right", "top-left", "top-right"]

@@ -21,10 +21,10 @@ from markupsafe import Markup
 
 from actions.coords import PointChain
 from actions.models import Action
-from agent.chat import Message
-from agent.describe import describe_action
+from agent.backends.chat import Message
+from agent.trajectory.describe import describe_action
 from agent.safety.guards import held_back, holds_back
-from agent.trajectory import GuardEvent, StepRecord, Timings, Trajectory
+from agent.trajectory.store import GuardEvent, StepRecord, Timings, Trajectory
 from agent.view.overlay import (
     COLOURS,
     TAG_STEP,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from agent.trajectory import Trajectory
+from agent.trajectory.store import Trajectory
 from agent.view.burn import burn_marks
 from agent.view.overlay import episode_marks
 

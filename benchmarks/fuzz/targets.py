@@ -32,7 +32,7 @@ from actions.models import (
 )
 from actions.parser import MAX_ABS_NUMBER
 from actions.reply import split_reply
-from environments.remote import server as vm_server
+import environments.vm_server.server as vm_server
 from environments.tasks.load import TaskLoadError, load_task, load_tasks
 
 TABLE_ACTIONS = (Click, MoveTo, Drag, Scroll, TypeText, Press, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, Wait, Done, Fail)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.chat import ImagePart, TextPart
-from agent.history import OMITTED, History, HistoryConfig, history_reply
-from agent.tokens import count_prompt, segments
+from agent.backends.chat import ImagePart, TextPart
+from agent.episode.history import OMITTED, History, HistoryConfig, history_reply
+from agent.episode.tokens import count_prompt, segments
 
 REPLY = (
     "◁think▷long private reasoning◁/think▷## Action:\nClick OK.\n## Code:\n"

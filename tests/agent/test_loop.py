@@ -9,12 +9,12 @@ from PIL import Image
 
 from actions.models import Action
 from agent.backends.base import BackendUnavailable
-from agent.backends.replay import ReplayBackend
-from agent.chat import Sampling
-from agent.loop import INTERRUPTED, Budget, run_episode
-from agent.policy import KimiPolicy, PolicyConfig
-from agent.runner import make_perception
-from agent.trajectory import EpisodeInfo, TrajectoryWriter, read_trajectory
+from agent.backends.scripted import ScriptedBackend
+from agent.backends.chat import Sampling
+from agent.episode.loop import INTERRUPTED, Budget, run_episode
+from agent.episode.policy import KimiPolicy, PolicyConfig
+from agent.episode.run import make_perception
+from agent.trajectory.store import EpisodeInfo, TrajectoryWriter, read_trajectory
 from environments.base import EnvTimings, ExecutionResult
 from environments.screen import Monitor, Screenshot
 
@@ -49,7 +49,7 @@ def reply(code: str) -> str:
 
 def run(tmp_path: Path, replies: list[str], env: ScriptedEnv | None = None, budget: Budget = Budget(10), backend=None):
     env = env or ScriptedEnv()
-    policy = KimiPolicy(backend or ReplayBackend(replies), PolicyConfig("m", "thinking", Sampling(), 16384), "do it")
+    policy = KimiPolicy(backend or ScriptedBackend(replies), PolicyConfig("m", "thinking", Sampling(), 16384), "do it")
     writer = TrajectoryWriter.create(tmp_path, EpisodeInfo(instruction="do it", model="m", env="fake", started_at=0.0))
     result = run_episode(env, policy, make_perception("jpeg", True, 16384), writer, budget)
     return result, env, read_trajectory(writer.folder)
@@ -130,7 +130,7 @@ def test_a_failed_reset_is_recorded_and_raised(tmp_path: Path) -> None:
         def reset(self, *, seed=None, options=None):
             raise RuntimeError("setup step failed")
 
-    policy = KimiPolicy(ReplayBackend([]), PolicyConfig("m", "thinking", Sampling(), 16384), "do it")
+    policy = KimiPolicy(ScriptedBackend([]), PolicyConfig("m", "thinking", Sampling(), 16384), "do it")
     writer = TrajectoryWriter.create(tmp_path, EpisodeInfo(instruction="do it", model="m", env="fake", started_at=0.0))
     try:
         run_episode(BrokenReset(), policy, make_perception("jpeg", True, 16384), writer, Budget(3))

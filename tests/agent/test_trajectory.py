@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.trajectory import EpisodeInfo, TrajectoryWriter, read_trajectory
+from agent.trajectory.store import EpisodeInfo, TrajectoryWriter, read_trajectory
 from tests.agent.write_forever import record
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from actions.coords import Frame, locate
 from actions.models import Click, Point, TypeText
-from agent.chat import Completion, ImagePart, ImageURL, Message, Sampling
-from agent.trajectory import EpisodeInfo, RequestRecord, StepRecord, TrajectoryWriter
+from agent.backends.chat import Completion, ImagePart, ImageURL, Message, Sampling
+from agent.trajectory.store import EpisodeInfo, RequestRecord, StepRecord, TrajectoryWriter
 
 
 def record(index: int, frame: str) -> StepRecord:

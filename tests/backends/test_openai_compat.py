@@ -12,7 +12,7 @@ import pytest
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.backends.openai_compat import OpenAICompatBackend, is_serving
-from agent.chat import ImagePart, ImageURL, Message, Sampling, TextPart
+from agent.backends.chat import ImagePart, ImageURL, Message, Sampling, TextPart
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [

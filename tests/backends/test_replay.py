@@ -10,18 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.backends.base import BackendResponseError, ReplayExhausted
+from agent.backends.base import BackendResponseError, ScriptExhausted
 from agent.backends.openai_compat import OpenAICompatBackend, is_serving
-from agent.backends.replay import ReplayBackend, load_replies
-from agent.chat import Message, Sampling
+from agent.backends.scripted import ScriptedBackend, load_replies
+from agent.backends.chat import Message, Sampling
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_replies_come_in_order_then_run_out() -> None:
-    backend = ReplayBackend(["a", "b"])
+    backend = ScriptedBackend(["a", "b"])
     assert [backend.complete([], Sampling()).text for _ in range(2)] == ["a", "b"]
-    with pytest.raises(ReplayExhausted):
+    with pytest.raises(ScriptExhausted):
         backend.complete([], Sampling())
 
 
@@ -36,7 +36,7 @@ def server(tmp_path: Path):
     script = tmp_path / "s.json"
     script.write_text(json.dumps({"replies": ["first", "second"]}))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.backends.replay_server", "--script", str(script), "--fail-first", "1",
+        [sys.executable, "-m", "agent.backends.scripted_server", "--script", str(script), "--fail-first", "1",
          "--log-requests", str(tmp_path / "log.jsonl")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

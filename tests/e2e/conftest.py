@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,15 +25,15 @@ def desktop() -> Iterator[VirtualDesktop]:
         yield d
 
 
-class ReplayServer:
-    """A running `agent.backends.replay_server` process (a stand-in for the model)."""
+class ScriptedServer:
+    """A running `agent.backends.scripted_server` process (a stand-in for the model)."""
 
     def __init__(self, replies: list[str], tmp: Path, *extra: str) -> None:
         script = tmp / "script.json"
         script.write_text(json.dumps({"replies": replies}), encoding="utf-8")
         self.requests = tmp / "requests.jsonl"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.backends.replay_server", "--script", str(script), "--port", "0",
+            [sys.executable, "-m", "agent.backends.scripted_server", "--script", str(script), "--port", "0",
              "--log-requests", str(self.requests), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
@@ -53,10 +53,10 @@ class ReplayServer:
 
 @pytest.fixture
 def replay_server(tmp_path: Path):
-    servers: list[ReplayServer] = []
+    servers: list[ScriptedServer] = []
 
-    def start(replies: list[str], *extra: str) -> ReplayServer:
-        server = ReplayServer(replies, tmp_path, *extra)
+    def start(replies: list[str], *extra: str) -> ScriptedServer:
+        server = ScriptedServer(replies, tmp_path, *extra)
         servers.append(server)
         return server
 

@@ -26,7 +26,7 @@ class StandIn:
 
     def __init__(self, *source: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.backends.replay_server", *source, "--port", "0"],
+            [sys.executable, "-m", "agent.backends.scripted_server", *source, "--port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         )
         self.base_url = self.process.stdout.readline().split()[-1] + "/v1"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.trajectory import read_trajectory
+from agent.trajectory.store import read_trajectory
 from environments.tasks.suite import SOLUTIONS, SUITE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ CHROME = SUITE / "examples" / "chrome"
 def slow_model() -> Iterator[str]:
     """The suite's solutions, each answer after 0.4 s (a stand-in for a model's think time)."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(SOLUTIONS), "--port", "0",
+        [sys.executable, "-m", "agent.backends.scripted_server", "--solutions", str(SOLUTIONS), "--port", "0",
          "--latency", "0.4"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     yield server.stdout.readline().split()[-1] + "/v1"

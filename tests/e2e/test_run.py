@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import read_trajectory
-from environments.xvfb import VirtualDesktop
+from agent.trajectory.store import read_trajectory
+from environments.virtual_desktop import VirtualDesktop
 
 pytestmark = pytest.mark.desktop
 ROOT = Path(__file__).resolve().parents[2]

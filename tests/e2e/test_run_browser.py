@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from agent.trajectory import read_trajectory
+from agent.trajectory.store import read_trajectory
 from tests.e2e.test_run import reply
 
 pytestmark = pytest.mark.browser

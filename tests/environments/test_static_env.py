@@ -87,7 +87,7 @@ def test_reset_clears_the_screen_state() -> None:
 
 
 def test_eval_builds_it_for_env_static() -> None:
-    from agent.evaluate import EvalOptions, make_task_env
+    from agent.evaluation.dispatcher import EvalOptions, make_task_env
 
     env = make_task_env("static", EvalOptions(tasks=Path("."), size=(1024, 768)), None)
     try:

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 pytestmark = pytest.mark.desktop
 
@@ -49,7 +49,7 @@ def test_a_desktop_does_not_outlive_a_process_killed_outright() -> None:
 
     script = (
         "import sys, time\n"
-        "from environments.xvfb import VirtualDesktop\n"
+        "from environments.virtual_desktop import VirtualDesktop\n"
         "d = VirtualDesktop(320, 240).start()\n"
         "app = d.launch(['xterm'])\n"
         "print(d.server.pid, app.pid, flush=True)\n"

@@ -31,7 +31,7 @@ DONE = reply("Done.", 'computer.terminate(status="success", answer="finished")')
 
 
 class ModelServer:
-    """A REPLAY stand-in model server process (`agent.backends.replay_server`) on a chosen or free port."""
+    """A SCRIPTED stand-in model server process (`agent.backends.scripted_server`) on a chosen or free port."""
 
     def __init__(self, folder: Path, replies: list[str] | None, *extra: str, port: int = 0) -> None:
         """`replies` is the script; None when `extra` names another source (--solutions, --always)."""
@@ -43,7 +43,7 @@ class ModelServer:
             source = ["--script", str(script)]
         self.requests = folder / "requests.jsonl"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.backends.replay_server", *source, "--port", str(port),
+            [sys.executable, "-m", "agent.backends.scripted_server", *source, "--port", str(port),
              "--log-requests", str(self.requests), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, start_new_session=True,
         )

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import read_trajectory
+from agent.trajectory.store import read_trajectory
 from environments.tasks.suite import SOLUTIONS, SUITE
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 from tests.faults.conftest import ROOT, reply
 
 KILLS = 20

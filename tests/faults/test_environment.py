@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import read_trajectory
+from agent.trajectory.store import read_trajectory
 from environments.settle import SettleConfig
 from environments.tasks.machine import LocalMachine
 from environments.tasks.suite import SOLUTIONS, SUITE
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 from tests.faults.conftest import DONE, ROOT, descendants, kill_descendant, moves, reply
 from tests.remote.conftest import VM
 

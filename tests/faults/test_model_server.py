@@ -13,11 +13,11 @@ import pytest
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.backends.openai_compat import OpenAICompatBackend
-from agent.chat import Message, Sampling, TextPart
-from agent.trajectory import read_trajectory
+from agent.backends.chat import Message, Sampling, TextPart
+from agent.trajectory.store import read_trajectory
 from environments.settings import SettingError
 from environments.tasks.suite import SOLUTIONS, SUITE
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 from tests.faults.conftest import DONE, MOVE, ROOT, moves, run_env
 
 MESSAGES = [Message(role="system", content="s"), Message(role="user", content=(TextPart(text="do it"),))]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 from tests.grounding.helpers import WEB_VIEWPORT, Box, Scene
 from tests.grounding.replay_model import ReplayModel, Scripted
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import typer
 
-from agent.grounding_cli import ground_command, grounding_eval
+from agent.cli.ground import ground_command, grounding_eval
 from environments.encode import model_input_size
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 from tests.grounding.replay_model import Scripted, agent_reply, click
 
 Box = tuple[int, int, int, int]

@@ -1,4 +1,4 @@
-"""A REPLAY stand-in for the model (no model is used): an OpenAI-compatible chat server that
+"""A SCRIPTED stand-in for the model (no model is used): an OpenAI-compatible chat server that
 answers each grounding request with the scripted Kimi-VL-format reply for the instruction
 it finds in the request, and records what it was sent.
 

@@ -11,7 +11,7 @@ from PIL import Image
 from actions.coords import Frame
 from actions.errors import CoordinateError, ParseError
 from actions.models import Point
-from agent.chat import Completion
+from agent.backends.chat import Completion
 from agent.grounding import (
     Box,
     DatasetError,

@@ -94,7 +94,7 @@ class Model:
     def __init__(self, tmp: Path, latency: float) -> None:
         self.requests = tmp / f"requests-{id(self)}.jsonl"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(SOLUTIONS), "--port", "0",
+            [sys.executable, "-m", "agent.backends.scripted_server", "--solutions", str(SOLUTIONS), "--port", "0",
              "--latency", str(latency), "--log-requests", str(self.requests)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.eval_ray import INSTALL_HINT, ResultsNotShared, check_shared
+from agent.evaluation.ray_executor import INSTALL_HINT, ResultsNotShared, check_shared
 from tests.ray.conftest import ROOT
 
 # `None` in sys.modules makes `import ray` fail as if Ray were not installed.
-WITHOUT_RAY = "import sys; sys.modules['ray'] = None; from agent.cli import main; sys.argv[0] = 'kimi-agent'; main()"
+WITHOUT_RAY = "import sys; sys.modules['ray'] = None; from agent.cli.app import main; sys.argv[0] = 'kimi-agent'; main()"
 
 
 def test_executor_ray_without_ray_says_how_to_install_it(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_a_wrong_ray_address_fails_at_once_with_a_clear_message(tmp_path: Path) 
     import socket
     import time
 
-    from agent.eval_ray import _reachable
+    from agent.evaluation.ray_executor import _reachable
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
@@ -59,7 +59,7 @@ def test_a_wrong_ray_address_fails_at_once_with_a_clear_message(tmp_path: Path) 
         _reachable("notanaddress")
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", "from agent.cli import main; import sys; sys.argv[0] = 'kimi-agent'; main()",
+        [sys.executable, "-c", "from agent.cli.app import main; import sys; sys.argv[0] = 'kimi-agent'; main()",
          "eval", "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--base-url", "http://127.0.0.1:9/v1",
          "--results", str(tmp_path / "r")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 
 from environments.remote.client import VMClient
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class VM:
-    """Our server (`python -m environments.remote.server`) in its own process on `desktop`."""
+    """Our server (`python -m environments.vm_server.server`) in its own process on `desktop`."""
 
     def __init__(self, desktop: VirtualDesktop, root: Path, *extra: str, log: Path | None = None) -> None:
         self.desktop, self.root = desktop, root
         self._log = open(log, "w") if log else None  # noqa: SIM115  closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "environments.remote.server", "--port", "0", "--root", str(root), *extra],
+            [sys.executable, "-m", "environments.vm_server.server", "--port", "0", "--root", str(root), *extra],
             env=desktop.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log or subprocess.DEVNULL, text=True,
         )
         self.url = self.process.stdout.readline().split()[-1]

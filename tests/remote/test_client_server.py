@@ -107,7 +107,7 @@ def test_a_token_is_checked_on_every_request(vm_desktop, tmp_path) -> None:
 
 def test_the_server_refuses_to_listen_beyond_loopback_without_a_token(vm_desktop) -> None:
     env = {k: v for k, v in vm_desktop.env.items() if k != "KIMI_VM_TOKEN"}
-    done = subprocess.run([sys.executable, "-m", "environments.remote.server", "--host", "0.0.0.0", "--port", "0"],
+    done = subprocess.run([sys.executable, "-m", "environments.vm_server.server", "--host", "0.0.0.0", "--port", "0"],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "without a token" in done.stderr
 

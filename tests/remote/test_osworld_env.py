@@ -97,7 +97,7 @@ def test_eval_scores_tasks_on_the_vm_as_osworld_does(vm: VM, tmp_path: Path) -> 
     for task_id, replies in scripts.items():
         instruction = f"Write 'from the vm' into {root}/out-{task_id}.txt using the terminal."
         (solutions / f"{task_id}.json").write_text(json.dumps({"instruction": instruction, "replies": replies}))
-    model = subprocess.Popen([sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(solutions),
+    model = subprocess.Popen([sys.executable, "-m", "agent.backends.scripted_server", "--solutions", str(solutions),
                               "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         base_url = model.stdout.readline().split()[-1] + "/v1"
@@ -145,7 +145,7 @@ def test_waa_reset_closes_every_window_and_runs_waa_setup_steps(vm: VM, tmp_path
 
 
 def test_two_workers_each_drive_their_own_vm(tmp_path: Path) -> None:
-    from environments.xvfb import VirtualDesktop
+    from environments.virtual_desktop import VirtualDesktop
 
     with VirtualDesktop(1280, 800) as first_desktop, VirtualDesktop(1280, 800) as second_desktop:
         first = VM(first_desktop, tmp_path, log=tmp_path / "first.log")
@@ -164,7 +164,7 @@ def test_two_workers_each_drive_their_own_vm(tmp_path: Path) -> None:
                 (tasks / f"hello-{n}.json").write_text(json.dumps(task))
                 (solutions / f"hello-{n}.json").write_text(json.dumps(
                     {"instruction": instruction, "replies": [reply("Done.", 'computer.terminate(status="success")')]}))
-            model = subprocess.Popen([sys.executable, "-m", "agent.backends.replay_server", "--solutions", str(solutions),
+            model = subprocess.Popen([sys.executable, "-m", "agent.backends.scripted_server", "--solutions", str(solutions),
                                       "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             try:
                 base_url = model.stdout.readline().split()[-1] + "/v1"

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from environments.remote.server import VMServer
+from environments.vm_server.server import VMServer
 
 FILE_ROUTES = ["/file", "/setup/upload", "/list_directory", "/setup/create_folder", "/setup/create_file",
                "/setup/recycle", "/file_exists", "/folder_exists", "/setup/open_file", "/setup/download_file"]

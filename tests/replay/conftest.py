@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 ROOT = Path(__file__).resolve().parents[2]
 XTERM = ("xterm", "-geometry", "80x24+0+0", "-title", "replay-term")
@@ -28,9 +28,9 @@ def start_xterm(desktop: VirtualDesktop, workdir: Path, *extra: str) -> None:
 
 
 def replay_cli(desktop: VirtualDesktop, *args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`python -m agent.replay_cli ARGS` on `desktop`; stdout and stderr together, whitespace-normalised in `.out`."""
+    """`python -m agent.cli.replay ARGS` on `desktop`; stdout and stderr together, whitespace-normalised in `.out`."""
     done = subprocess.run(
-        [sys.executable, "-m", "agent.replay_cli", *args], env=desktop.env, cwd=cwd,
+        [sys.executable, "-m", "agent.cli.replay", *args], env=desktop.env, cwd=cwd,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
     )
     done.out = " ".join(done.stdout.split())  # type: ignore[attr-defined]

@@ -13,9 +13,9 @@ from PIL import Image, ImageDraw
 
 from actions.coords import Frame, to_screen
 from actions.models import Action, Click, Done, Point, Press, TypeText, Wait
-from agent.chat import Completion, Sampling
-from agent.reenact import ReplayError, ReplayOptions, load_episode, replay, replayable_actions, selected_steps
-from agent.trajectory import (
+from agent.backends.chat import Completion, Sampling
+from agent.replay.reenact import ReplayError, ReplayOptions, load_episode, replay, replayable_actions, selected_steps
+from agent.trajectory.store import (
     EpisodeInfo,
     ExecutionRecord,
     RequestRecord,
@@ -165,11 +165,11 @@ def test_an_episode_is_found_in_its_folder_or_a_record_folder_holding_one(tmp_pa
 def test_dry_run_prints_the_actions_without_a_display(tmp_path: Path) -> None:
     folder = write_episode(tmp_path / "ep", THREE_STEPS)
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    done = subprocess.run([sys.executable, "-m", "agent.replay_cli", "replay", str(folder), "--dry-run", "--from", "2"],
+    done = subprocess.run([sys.executable, "-m", "agent.cli.replay", "replay", str(folder), "--dry-run", "--from", "2"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "replaying 2 step(s)" in done.stdout
     assert "step 2: type 'hello', press enter" in done.stdout and "step 3: done" in done.stdout
-    missing = subprocess.run([sys.executable, "-m", "agent.replay_cli", "replay", str(tmp_path / "nothing")],
+    missing = subprocess.run([sys.executable, "-m", "agent.cli.replay", "replay", str(tmp_path / "nothing")],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 2 and "no episode" in missing.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ReplayServer
+from tests.e2e.conftest import ScriptedServer
 from tests.e2e.test_run import reply
 from tests.e2e.test_run_browser import site  # noqa: F401  (the fixture: a page that reports submissions)
 from tests.replay.conftest import ROOT
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 def test_a_browser_episode_replays_in_a_fresh_page(site, tmp_path: Path) -> None:  # noqa: F811
     url, received = site
-    server = ReplayServer([  # viewport 640x400: the field's centre is (0.375, 0.15), the button's (0.1875, 0.375)
+    server = ScriptedServer([  # viewport 640x400: the field's centre is (0.375, 0.15), the button's (0.1875, 0.375)
         reply("Type the name into the field.", "pyautogui.click(x=0.375, y=0.15)\npyautogui.write('Kimi')"),
         reply("Press Send.", "pyautogui.click(x=0.1875, y=0.375)"),
         reply("Done.", 'computer.terminate(status="success")'),
@@ -36,7 +36,7 @@ def test_a_browser_episode_replays_in_a_fresh_page(site, tmp_path: Path) -> None
     assert received == ["Kimi"]
 
     done = subprocess.run(
-        [sys.executable, "-m", "agent.replay_cli", "replay", str(tmp_path / "rec"), "--env", "browser", "--url", url],
+        [sys.executable, "-m", "agent.cli.replay", "replay", str(tmp_path / "rec"), "--env", "browser", "--url", url],
         cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from actions.models import Click, Drag, Hotkey, MoveTo, Press, Scroll, TypeText
-from agent.trajectory import read_trajectory
-from environments.xvfb import VirtualDesktop
-from tests.e2e.conftest import ReplayServer
+from agent.trajectory.store import read_trajectory
+from environments.virtual_desktop import VirtualDesktop
+from tests.e2e.conftest import ScriptedServer
 from tests.replay.conftest import ROOT, XTERM, replay_cli, start_xterm
 
 pytestmark = pytest.mark.desktop
@@ -36,7 +36,7 @@ def agent_episode(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     tmp = tmp_path_factory.mktemp("agent")
     workdir = tmp / "work"
     workdir.mkdir()
-    server = ReplayServer([
+    server = ScriptedServer([
         reply("Focus the terminal.", "pyautogui.click(x=0.15, y=0.15)"),
         reply("Write the note.", "pyautogui.write(\"echo 'saved by kimi' > note.txt\")\npyautogui.press('enter')"),
         reply("Done.", 'computer.terminate(status="success", answer="written")'),
@@ -99,7 +99,7 @@ def xdotool(desktop: VirtualDesktop, *args: str) -> None:
 
 def record_demonstration(desktop: VirtualDesktop, folder: Path) -> str:
     recorder = subprocess.Popen(
-        [sys.executable, "-m", "agent.replay_cli", "record", str(folder), "--max-seconds", "60"],
+        [sys.executable, "-m", "agent.cli.replay", "record", str(folder), "--max-seconds", "60"],
         env=desktop.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -161,7 +161,7 @@ def test_a_demonstration_from_xdotool_input_records_typed_actions_and_replays_to
 
     (workdir / "demo.txt").unlink()
     done = subprocess.run(  # a fresh managed desktop whose xterm starts in the same folder
-        [sys.executable, "-m", "agent.replay_cli", "replay", str(folder), "--env", "xvfb", "--launch", " ".join(XTERM)],
+        [sys.executable, "-m", "agent.cli.replay", "replay", str(folder), "--env", "xvfb", "--launch", " ".join(XTERM)],
         cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stdout

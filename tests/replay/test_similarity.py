@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.similarity import DEFAULT_THRESHOLD, block_ssim, compare
+from agent.replay.similarity import DEFAULT_THRESHOLD, block_ssim, compare
 from environments.encode import encode_image, resize_for_model
 
 

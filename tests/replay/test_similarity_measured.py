@@ -2,7 +2,7 @@
 
 Each 'recorded' frame went through what a trajectory keeps (the model's 28-px resize, JPEG);
 each 'live' one is a fresh capture from another desktop, as a replay sees it. Run with -s to
-print the table; the numbers are quoted in agent/similarity.py.
+print the table; the numbers are quoted in agent/replay/similarity.py.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import mss
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.similarity import DEFAULT_THRESHOLD, compare
+from agent.replay.similarity import DEFAULT_THRESHOLD, compare
 from environments.encode import encode_image, resize_for_model
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 from tests.replay.conftest import start_xterm
 
 pytestmark = pytest.mark.desktop

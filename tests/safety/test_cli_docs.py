@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from agent.runner import RunOptions
+from agent.episode.run import RunOptions
 from agent.safety import DEFAULT_PANIC_KEY, DEFAULT_POLICY, default_policy
 from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from tests.test_cli import kimi_agent

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from actions.models import Hotkey, TypeText
-from agent.evaluate import EvalOptions, eval_guards
+from agent.evaluation.dispatcher import EvalOptions, eval_guards
 from agent.safety.check import PolicyChecker
 
 

@@ -9,20 +9,20 @@ from pathlib import Path
 
 from actions.executors.local import FailSafeTriggered
 from actions.models import Action, Click, Hotkey, Point, TypeText
-from agent.backends.replay import ReplayBackend
-from agent.chat import Message, Sampling, TextPart
-from agent.loop import Budget, run_episode
-from agent.policy import KimiPolicy, PolicyConfig
-from agent.runner import make_perception
+from agent.backends.scripted import ScriptedBackend
+from agent.backends.chat import Message, Sampling, TextPart
+from agent.episode.loop import Budget, run_episode
+from agent.episode.policy import KimiPolicy, PolicyConfig
+from agent.episode.run import make_perception
 from agent.safety import Confirmer, Guards, PanicSignal, Policy, RunawayConfig, Terminal, default_policy
-from agent.trajectory import EpisodeInfo, StepRecord, TrajectoryWriter, read_trajectory
+from agent.trajectory.store import EpisodeInfo, StepRecord, TrajectoryWriter, read_trajectory
 from environments.base import EnvTimings, ExecutionResult, SettleInfo
 from tests.agent.test_loop import ScriptedEnv, reply
 
 DONE = reply("computer.terminate(status='success', answer='ok')")
 
 
-class Recording(ReplayBackend):
+class Recording(ScriptedBackend):
     """Replays replies and keeps every request it was sent."""
 
     def __init__(self, replies: list[str]) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.chat import TextPart
-from agent.history import History
+from agent.backends.chat import TextPart
+from agent.episode.history import History
 from prompts import guard_note_text
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "prompts" / "guard_note.txt"

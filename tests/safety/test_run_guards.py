@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import TRAJECTORY_FILE, read_trajectory
-from environments.xvfb import VirtualDesktop
+from agent.trajectory.store import TRAJECTORY_FILE, read_trajectory
+from environments.virtual_desktop import VirtualDesktop
 from tests.e2e.test_run import reply
 
 pytestmark = pytest.mark.desktop

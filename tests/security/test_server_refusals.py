@@ -17,7 +17,7 @@ from typing import BinaryIO
 import httpx
 import pytest
 
-from environments.remote.server import GET_ROUTES, MAX_JSON, MAX_UPLOAD, POST_ROUTES, VMServer
+from environments.vm_server.server import GET_ROUTES, MAX_JSON, MAX_UPLOAD, POST_ROUTES, VMServer
 
 TOKEN = "kimi-security-token-5b1e0c7d"
 SECRET = "kimi-outside-secret-20f4"

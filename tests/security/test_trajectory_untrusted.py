@@ -19,8 +19,8 @@ from PIL import Image
 
 from actions.coords import Frame, locate
 from actions.models import Click, Done, Point, TypeText
-from agent.chat import Completion, ImagePart, ImageURL, Message, Sampling, TextPart
-from agent.trajectory import (
+from agent.backends.chat import Completion, ImagePart, ImageURL, Message, Sampling, TextPart
+from agent.trajectory.store import (
     EPISODE_FILE,
     TRAJECTORY_FILE,
     Attempt,

@@ -20,7 +20,7 @@ from environments.tasks.context import TaskContext
 from environments.tasks.machine import VM_HOME, LocalMachine, SetupError
 from environments.tasks.model import SetupStep
 from environments.tasks.setup_steps import run_steps
-from environments.xvfb import VirtualDesktop
+from environments.virtual_desktop import VirtualDesktop
 
 
 def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:

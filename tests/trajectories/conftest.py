@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.trajectory import Trajectory, read_trajectory
+from agent.trajectory.store import Trajectory, read_trajectory
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -62,7 +62,7 @@ def _start_run(tmp: Path, name: str, replies: list[str], model: str, url: str) -
     script = tmp / f"{name}.json"
     script.write_text(json.dumps({"replies": replies}), encoding="utf-8")
     server = subprocess.Popen(
-        [sys.executable, "-m", "agent.backends.replay_server", "--script", str(script), "--port", "0"],
+        [sys.executable, "-m", "agent.backends.scripted_server", "--script", str(script), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
     )
     base_url = server.stdout.readline().split()[-1] + "/v1"

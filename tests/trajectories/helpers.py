@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.trajectory_cli import export_command, view_command
+from agent.cli.trajectories import export_command, view_command
 
 
 def cli() -> typer.Typer:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from agent.trajectory import (
+from agent.trajectory.store import (
     EPISODE_FILE,
     FORMAT_VERSION,
     EpisodeInfo,
@@ -19,7 +19,7 @@ from agent.trajectory import (
     TrajectoryWriter,
     read_trajectory,
 )
-from agent.trajectory_schema import main, schema_path, schema_text, trajectory_schema
+from agent.trajectory.schema import main, schema_path, schema_text, trajectory_schema
 from tests.agent.write_forever import record
 from tests.trajectories.helpers import cli
 
@@ -27,7 +27,7 @@ from tests.trajectories.helpers import cli
 def test_the_shipped_schema_is_what_the_generator_writes() -> None:
     path = schema_path()
     assert path.name == f"trajectory-v{FORMAT_VERSION}.schema.json" == "trajectory-v1.schema.json"
-    assert path.read_text(encoding="utf-8") == schema_text(), "run: python -m agent.trajectory_schema"
+    assert path.read_text(encoding="utf-8") == schema_text(), "run: python -m agent.trajectory.schema"
     assert main(["--check"]) == 0
 
 

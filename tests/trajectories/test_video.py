@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 from typer.testing import CliRunner
 
-from agent.trajectory import Trajectory
+from agent.trajectory.store import Trajectory
 from agent.view.overlay import COLOURS
 from tests.trajectories.helpers import cli
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from typer.testing import CliRunner
 
-from agent.trajectory import Trajectory
+from agent.trajectory.store import Trajectory
 from agent.view import render_html
 from environments.browser import CHROMIUM_ARGS, chromium_path
 from tests.trajectories.conftest import HOSTILE
@@ -142,7 +142,7 @@ def test_frames_beside_the_page_load(recorded: dict[str, Trajectory], open_page,
 
 
 def test_guard_events_say_in_plain_words_what_a_guard_did(recorded: dict[str, Trajectory], open_page, tmp_path: Path) -> None:
-    from agent.trajectory import GuardEvent
+    from agent.trajectory.store import GuardEvent
 
     trajectory = recorded["thinking"]
     events = {

@@ -1,0 +1,1 @@
+"""`kimi-agent`: one module per command group; `agent.cli.app` holds the entry point."""

@@ -1,0 +1,201 @@
+"""`kimi-agent replay` and `kimi-agent record`: re-executing a trajectory, and recording a human one.
+
+    python -m agent.cli.replay replay DIR [--env desktop|xvfb|browser] ...
+    python -m agent.cli.replay record DIR [--stop-hotkey ctrl+alt+q] ...
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, cast
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from actions.errors import ActionError
+from actions.keys import UnknownKeyError
+from agent.record.demonstration import RecordOptions, record_demonstration
+from agent.trajectory.describe import describe_action
+from agent.record.input_grouping import parse_hotkey
+from agent.replay.reenact import (
+    OnDivergence,
+    ReplayError,
+    ReplayOptions,
+    ReplayReport,
+    StepReplay,
+    load_episode,
+    replay,
+    selected_steps,
+)
+from agent.episode.run import RunOptions, make_env
+from agent.replay.similarity import DEFAULT_THRESHOLD
+from environments.browser import BrowserStartError
+from environments.remote.client import VMError
+from environments.screen import CaptureError
+from environments.virtual_desktop import DesktopStartError
+
+console = Console(soft_wrap=True)
+START_ERRORS = (DesktopStartError, BrowserStartError, CaptureError, ActionError, OSError, VMError, ValueError)
+
+
+def replay_command(
+    trajectory: Annotated[Path, typer.Argument(help="Episode folder (holding episode.json), or a --record folder with one episode.")],
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url).")] = "desktop",
+    vm_url: Annotated[str | None, typer.Option(help="VM server speaking OSWorld's protocol (--env osworld/waa).")] = None,
+    vm_token: Annotated[str | None, typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
+    url: Annotated[str | None, typer.Option(help="Page the browser opens first (required with --env browser).")] = None,
+    size: Annotated[str | None, typer.Option(help="xvfb screen / browser viewport, WIDTHxHEIGHT. Default: the recorded screen's size.")] = None,
+    launch: Annotated[list[str] | None, typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
+    monitor: Annotated[int, typer.Option(min=0, help="Monitor to act on with --env desktop (1 = primary, 0 = all).")] = 1,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Similarity below which a step has diverged. Similarity is the fraction of screen blocks (32 px at 1280 wide) that look the same (blockwise SSIM), 0..1. Measured on 1280x800 desktops: same state ≥ 0.998 (with a cursor or a ticking clock), another window or terminal content ≤ 0.88 (see agent/replay/similarity.py).")] = DEFAULT_THRESHOLD,
+    on_divergence: Annotated[str, typer.Option(help="stop: stop at the first diverged step (exit 3); warn: say so and go on (exit 1 at the end).")] = "stop",
+    speed: Annotated[float | None, typer.Option(min=0.01, help="Keep the recorded pace between steps, divided by SPEED (1 = as recorded, 2 = twice as fast). Default: no waits beyond settling.")] = None,
+    patience: Annotated[float, typer.Option(min=0.0, help="Seconds to keep re-checking a screen that does not match yet before calling it diverged.")] = 1.0,
+    from_step: Annotated[int, typer.Option("--from", min=1, help="First step to replay (1-based, as run prints them).")] = 1,
+    to_step: Annotated[int | None, typer.Option("--to", min=1, help="Last step to replay (default: the last recorded).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only print the actions each step would perform; no environment.")] = False,
+) -> None:
+    """Re-execute a recorded trajectory's actions step by step on a fresh environment, checking each step's screen first.
+
+    Before a step, the live screen is compared with the frame recorded before it; a step below --threshold has diverged. Actions are replayed as recorded, never re-grounded. Exit status: 0 every step matched and ran, 3 stopped at a divergence, 1 diverged steps were warned about or an action failed, 2 cannot start.
+    """
+    if env not in ("desktop", "xvfb", "browser", "osworld", "waa"):
+        raise typer.BadParameter("use desktop, xvfb, browser, osworld or waa", param_hint="--env")
+    if env in ("osworld", "waa") and not vm_url:
+        raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
+    if on_divergence not in ("stop", "warn"):
+        raise typer.BadParameter("use stop or warn", param_hint="--on-divergence")
+    if env == "browser" and url is None:
+        raise typer.BadParameter("--env browser needs the page to start from", param_hint="--url")
+    options = ReplayOptions(threshold, cast(OnDivergence, on_divergence), speed, patience, from_step, to_step)
+    try:
+        episode = load_episode(trajectory)
+        steps = selected_steps(episode, from_step, to_step)
+    except (ReplayError, OSError, ValueError) as err:
+        console.print(f"[red]cannot replay: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"replaying {len(steps)} step(s) of {escape(str(episode.folder))}: {escape(episode.info.instruction)}", highlight=False)
+    if dry_run:
+        for step in steps:
+            chains = step.coordinates + [None] * (len(step.actions) - len(step.coordinates))
+            actions = ", ".join(describe_action(a, c) for a, c in zip(step.actions, chains)) or "-"
+            console.print(f"step {step.index + 1}: {escape(actions)}", highlight=False)
+        return
+    first = episode.steps[0].frame  # the recorded screen: its size and HiDPI scale, unless --size says otherwise
+    run_options = RunOptions(
+        instruction=episode.info.instruction, env=env, monitor=monitor, scale=first.scale,
+        size=_size(size) or (first.logical_width, first.logical_height), launch=tuple(launch or ()), url=url or "about:blank",
+        vm_url=vm_url, vm_token=vm_token,
+    )
+    try:
+        environment = make_env(run_options)
+    except START_ERRORS as err:
+        console.print(f"[red]cannot start the environment: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        environment.reset(options={"instruction": episode.info.instruction})
+        report = replay(environment, episode, options, on_step=lambda s: console.print(_step_line(s, threshold), highlight=False))
+    except ReplayError as err:
+        console.print(f"[red]cannot replay: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]")
+        raise typer.Exit(130) from None
+    finally:
+        environment.close()
+    console.print(replay_table(report, threshold))
+    console.print(_verdict(report, threshold), highlight=False)
+    raise typer.Exit(report.exit_status)
+
+
+def _size(size: str | None) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    try:
+        width, height = (int(n) for n in size.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 1280x800", param_hint="--size") from None
+    return width, height
+
+
+def _actions_text(result: StepReplay) -> str:
+    return ", ".join(describe_action(a) for a in result.actions) or "-"
+
+
+def _step_line(result: StepReplay, threshold: float) -> str:
+    s = result.similarity
+    verdict = "[red]DIVERGED[/red]" if result.diverged else "[green]match[/green]"
+    error = f" [red]failed: {escape(result.error)}[/red]" if result.error else ""
+    return (f"step {result.number}: similarity {s.score:.3f} ({s.changed_blocks}/{s.blocks} blocks differ, "
+            f"threshold {threshold:.3f}) {verdict} {escape(_actions_text(result))}{error}")
+
+
+def replay_table(report: ReplayReport, threshold: float) -> Table:
+    """Per-step similarity, verdict and what was performed."""
+    table = Table(title=f"replay (threshold {threshold:.3f})")
+    for column in ("step", "similarity", "changed blocks", "screen", "performed", "actions"):
+        table.add_column(column, justify="left" if column in ("screen", "actions") else "right")
+    for r in report.steps:
+        screen = "[red]diverged[/red]" if r.diverged else "match"
+        performed = f"{r.performed}/{len(r.actions)}" + (f" [red]({escape(r.error)})[/red]" if r.error else "")
+        table.add_row(str(r.number), f"{r.similarity.score:.3f}", f"{r.similarity.changed_blocks}/{r.similarity.blocks}",
+                      screen, performed, escape(_actions_text(r)))
+    return table
+
+
+def _verdict(report: ReplayReport, threshold: float) -> str:
+    if report.stopped_at is not None:
+        score = report.steps[-1].similarity.score
+        return f"[red]diverged at step {report.stopped_at}: similarity {score:.3f} < {threshold:.3f}; stopped[/red]"
+    if report.failed is not None:
+        return f"[red]step {report.failed.number} failed: {escape(report.failed.error or '')}[/red]"
+    if report.diverged:
+        numbers = ", ".join(str(s.number) for s in report.diverged)
+        return f"[yellow]replayed {len(report.steps)} step(s); diverged at step(s) {numbers}[/yellow]"
+    return f"[green]replayed {len(report.steps)} step(s); no divergence[/green]"
+
+
+def record_command(
+    folder: Annotated[Path, typer.Argument(help="New episode folder to write (must not exist or be empty).")],
+    stop_hotkey: Annotated[str, typer.Option(help="Key combination that ends the recording (not recorded itself).")] = "ctrl+alt+q",
+    max_seconds: Annotated[float | None, typer.Option(min=0.1, help="End the recording after this long.")] = None,
+    monitor: Annotated[int, typer.Option(min=0, help="Monitor whose frames are recorded (1 = primary, 0 = all).")] = 1,
+    instruction: Annotated[str, typer.Option(help="What the demonstration shows (stored as the episode's instruction).")] = "human demonstration",
+) -> None:
+    """Record a human demonstration on the display in $DISPLAY as a trajectory that `replay` can re-execute.
+
+    Mouse clicks, drags, scrolls and keys become typed actions (double clicks within 400 ms, text runs, hotkeys), each step with the frame from just before it, until --stop-hotkey, --max-seconds or Ctrl+C.
+    """
+    try:
+        stop_keys = parse_hotkey(stop_hotkey)
+    except UnknownKeyError as err:
+        raise typer.BadParameter(str(err), param_hint="--stop-hotkey") from None
+    if folder.exists() and any(folder.iterdir()):
+        console.print(f"[red]{escape(str(folder))} is not empty: choose a new folder[/red]", highlight=False)
+        raise typer.Exit(2)
+    if not os.environ.get("DISPLAY"):
+        console.print("[red]DISPLAY is not set: there is no X display to record[/red]", highlight=False)
+        raise typer.Exit(2)
+    options = RecordOptions(folder, stop_keys, max_seconds, monitor, instruction)
+    ready = f"recording on {os.environ['DISPLAY']} into {folder}; press {stop_hotkey} to stop"
+    try:
+        result = record_demonstration(
+            options, on_ready=lambda: console.print(ready, markup=False, highlight=False),
+            on_step=lambda r: console.print(f"step {r.index + 1}: {escape(r.intent)}", highlight=False),
+        )
+    except CaptureError as err:
+        console.print(f"[red]cannot record: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if result.skipped:
+        console.print(f"[yellow]not recorded (no such action): {escape(', '.join(result.skipped))}[/yellow]", highlight=False)
+    console.print(f"recorded {result.steps} step(s) ({result.outcome}) into {escape(str(folder))}", highlight=False)
+
+
+if __name__ == "__main__":
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
+    app.command("replay")(replay_command)
+    app.command("record")(record_command)
+    app()

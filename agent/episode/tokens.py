@@ -1,0 +1,107 @@
+"""Prompt-token arithmetic for Kimi-VL requests (see KIMI_VL.md, "Images and coordinates").
+
+Image tokens follow the processor's rule exactly; text tokens are estimated (about four
+bytes a token) because the tokenizer ships with the checkpoint, not with this package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from agent.backends.chat import ImagePart, Message
+
+PATCH = 14
+MERGED = 28
+TEMPLATE_TOKENS_PER_MESSAGE = 4
+IMAGE_MARKER_TOKENS = 4
+"""<|media_start|>image<|media_content|> … <|media_end|> around the padded image tokens."""
+
+
+def model_image_size(width: int, height: int, max_patches: int) -> tuple[int, int]:
+    """The size the processor resizes an image to (never up) before padding to 28."""
+    patches = (width // PATCH) * (height // PATCH)
+    if patches <= max_patches:
+        return width, height
+    factor = math.sqrt(max_patches / patches)
+    return int(width * factor), int(height * factor)
+
+
+def image_tokens(width: int, height: int, max_patches: int) -> int:
+    """Language tokens one image costs: one per 28×28 merged patch after resize and padding."""
+    w, h = model_image_size(width, height, max_patches)
+    return math.ceil(w / MERGED) * math.ceil(h / MERGED)
+
+
+def text_tokens(text: str) -> int:
+    """An estimate of the tokens `text` costs."""
+    return math.ceil(len(text.encode("utf-8")) / 4)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of prompt tokens with an identity: equal keys mean equal tokens."""
+
+    key: str
+    tokens: int
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PromptCount:
+    prompt: int
+    shared_prefix: int
+
+    @property
+    def new(self) -> int:
+        """Tokens the server has to compute: the prompt beyond the cached prefix."""
+        return self.prompt - self.shared_prefix
+
+
+def segments(messages: Sequence[Message], image_sizes: Sequence[tuple[int, int]], max_patches: int) -> list[Segment]:
+    """The request as a sequence of segments; `image_sizes` gives each image's size in order."""
+    out: list[Segment] = []
+    sizes = iter(image_sizes)
+    for message in messages:
+        out.append(Segment(f"turn:{message.role}", TEMPLATE_TOKENS_PER_MESSAGE))
+        parts = (message.content,) if isinstance(message.content, str) else message.content
+        for part in parts:
+            if isinstance(part, str):
+                out.append(Segment("text", text_tokens(part), part))
+            elif isinstance(part, ImagePart):
+                w, h = next(sizes)
+                digest = hashlib.sha1(part.image_url.url.encode()).hexdigest()
+                out.append(Segment(f"image:{digest}", image_tokens(w, h, max_patches) + IMAGE_MARKER_TOKENS))
+            else:
+                out.append(Segment("text", text_tokens(part.text), part.text))
+    return out
+
+
+def count_prompt(current: Sequence[Segment], previous: Sequence[Segment] | None) -> PromptCount:
+    """Prompt tokens of `current` and how many of them prefix-match `previous`."""
+    total = sum(s.tokens for s in current)
+    shared = 0
+    for now, before in zip(current, previous or ()):
+        if now.key != before.key:
+            break
+        if now.key != "text":
+            shared += now.tokens
+            continue
+        if now.text == before.text:
+            shared += now.tokens
+            continue
+        common = _common_prefix_len(now.text, before.text)
+        shared += text_tokens(now.text[:common]) if common else 0
+        break
+    return PromptCount(prompt=total, shared_prefix=shared)
+
+
+def _common_prefix_len(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,1 @@
+"""Recording a human demonstration as a trajectory: X input events grouped into typed actions."""
