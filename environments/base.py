@@ -5,10 +5,11 @@ its JSON. Points in `relative`/`image` space refer to the env's own screenshot. 
 actions never raise: they come back in `info["result"].error` with the screen unchanged.
 Subclasses say how to capture, how to act, and how to wait for the screen to settle.
 
-Tasks: `reset(options={"task": task_or_path})` runs the task's setup on a fresh machine (its
-programs and files) and makes its instruction the observation's; when an episode ends (done,
-fail, or `max_steps`) `step` returns the evaluator's score as the reward and in
-`info["score"]`. Further options: `workdir` (keep the task's files there), `offline`.
+Tasks: `reset(options=TaskOptions(task=...))` (or the same fields as a dict) runs the task's
+setup on a fresh machine (its programs and files) and makes its instruction the observation's;
+when an episode ends with done or fail `step` returns the evaluator's score as the reward and in
+`info["score"]`. The env counts no steps: a step limit is a wrapper (`environments.budget`),
+which scores the task when it truncates; the agent loop has its own budget.
 """
 
 from __future__ import annotations
@@ -22,17 +23,38 @@ import gymnasium as gym
 import numpy as np
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from actions.coords import Frame, PointChain, to_screen
-from actions.errors import ActionError
+from actions.coords import Frame, PointChain, point_of, to_screen
+from actions.errors import ActionError, CoordinateError, first_error
 from actions.executors.base import Executor
-from actions.models import Action
+from actions.models import Action, Point
 from environments.screen import Screenshot, frame_for
-from environments.tasks.machine import LocalMachine
+from environments.tasks.machine import Machine
+from environments.tasks.model import Task
 from environments.tasks.session import TaskSession, as_task
 
 MAX_INSTRUCTION = 4096
 MAX_ACTION_JSON = 16384
 ACTION = TypeAdapter(Action)
+
+
+class TaskOptions(BaseModel):
+    """What `reset` takes: an instruction, or a task (its setup runs and its instruction is used)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    instruction: str | None = None
+    """Overrides the task's instruction when both are given."""
+    task: Task | Path | None = None
+    workdir: Path | None = None
+    """Keep the task's files (home, cache) there instead of a temporary folder."""
+    offline: bool = False
+    """Never download: every file a task fetches must be in the cache."""
+    url: str | None = None
+    """The page a browser env opens (without a task; a task opens its own tabs)."""
+
+
+def task_options(options: TaskOptions | dict[str, Any] | None) -> TaskOptions:
+    """`reset`'s options as the typed model (Gymnasium callers may pass the same fields as a dict)."""
+    return options if isinstance(options, TaskOptions) else TaskOptions.model_validate(options or {})
 
 
 class EnvTimings(BaseModel):
@@ -65,9 +87,8 @@ class ExecutionResult(BaseModel):
 class ScreenEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
-    def __init__(self, width: int, height: int, executor: Executor, max_steps: int | None, render_mode: str | None) -> None:
+    def __init__(self, width: int, height: int, executor: Executor, render_mode: str | None) -> None:
         self.executor = executor
-        self.max_steps = max_steps
         self.render_mode = render_mode
         self.observation_space = gym.spaces.Dict(
             screenshot=gym.spaces.Box(0, 255, (height, width, 3), np.uint8),
@@ -75,11 +96,10 @@ class ScreenEnv(gym.Env):
         )
         self.action_space = gym.spaces.Text(min_length=0, max_length=MAX_ACTION_JSON, charset=string.printable)
         self.instruction = ""
-        self._steps = 0
         self._shot: Screenshot | None = None
         self.task_session: TaskSession | None = None
 
-    def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
+    def _task_machine(self, home: Path, cache: Path) -> Machine:
         """The machine a task's setup and getters act on (this env's display, or its browser)."""
         raise NotImplementedError
 
@@ -103,16 +123,17 @@ class ScreenEnv(gym.Env):
         """Coordinate frame of the last screenshot, as captured."""
         return frame_for(self.last_screenshot)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: TaskOptions | dict[str, Any] | None = None,
+    ) -> tuple[dict, dict]:
         super().reset(seed=seed)
-        options = options or {}
+        typed = task_options(options)
         self._end_task()
-        instruction = options.get("instruction", "")
-        if options.get("task") is not None:
-            self._start_task(options)
-            instruction = options.get("instruction") or self.task_session.task.instruction
-        self.instruction = str(instruction)[:MAX_INSTRUCTION]
-        self._steps = 0
+        instruction = typed.instruction or ""
+        if typed.task is not None:
+            self._start_task(typed)
+            instruction = typed.instruction or self.task_session.task.instruction
+        self.instruction = instruction[:MAX_INSTRUCTION]
         started = time.perf_counter()
         self._shot = self._initial_frame()
         if self.task_session is not None:
@@ -121,12 +142,18 @@ class ScreenEnv(gym.Env):
         return self._observation(), {"result": result}
 
     def perform(self, action: Action | str) -> ExecutionResult:
-        """Validate, resolve, execute and settle one action (the agent loop's fast path)."""
+        """Validate, resolve, execute and settle one action (the agent loop's fast path).
+
+        A point in `relative` or `image` space is resolved once, against the last screenshot.
+        A point already in `screen` space (the loop's actions, resolved by the policy against
+        the frame the model saw) is performed exactly as given: resolving it again against a
+        later frame could move it, and the chain recorded would not be the chain executed.
+        """
         try:
             typed = ACTION.validate_json(action) if isinstance(action, str) else action
-            screen_action, chain = to_screen(typed, self.frame)
+            screen_action, chain = self._resolved(typed)
         except (ValidationError, ActionError, ValueError) as err:
-            return ExecutionResult(ok=False, error=f"invalid action: {_first_line(err)}")
+            return ExecutionResult(ok=False, error=f"invalid action: {first_error(err)}")
         started = time.perf_counter()
         try:
             self.executor.execute(screen_action)
@@ -139,12 +166,17 @@ class ScreenEnv(gym.Env):
             timings=EnvTimings(execute=executed, settle=settle.seconds, capture=capture_seconds),
         )
 
-    def _start_task(self, options: dict[str, Any]) -> None:
-        workdir = options.get("workdir")
-        session = TaskSession(
-            as_task(options["task"]), self._task_machine, Path(workdir) if workdir else None,
-            offline=bool(options.get("offline", False)),
-        )
+    def _resolved(self, action: Action) -> tuple[Action, PointChain | None]:
+        point = point_of(action)
+        if point is None:
+            return action, None
+        if point.space == "screen":
+            _check_on_screen(point, self.frame)
+            return action, None
+        return to_screen(action, self.frame)
+
+    def _start_task(self, options: TaskOptions) -> None:
+        session = TaskSession(as_task(options.task), self._task_machine, options.workdir, offline=options.offline)
         try:
             session.setup()
         except BaseException:
@@ -165,14 +197,12 @@ class ScreenEnv(gym.Env):
 
     def step(self, action: Action | str) -> tuple[dict, float, bool, bool, dict]:
         result = self.perform(action)
-        self._steps += 1
         terminated = result.ok and result.action is not None and result.action.type in ("done", "fail")
-        truncated = self.max_steps is not None and self._steps >= self.max_steps
         info: dict[str, Any] = {"result": result}
         reward = 0.0
-        if (terminated or truncated) and self.task_session is not None:
-            reward = info["score"] = self.evaluate(last_action_failed=terminated and result.action.type == "fail")
-        return self._observation(), reward, terminated, truncated, info
+        if terminated and self.task_session is not None:
+            reward = info["score"] = self.evaluate(last_action_failed=result.action.type == "fail")
+        return self._observation(), reward, terminated, False, info
 
     def close(self) -> None:
         self._end_task()
@@ -186,9 +216,11 @@ class ScreenEnv(gym.Env):
         return {"screenshot": np.array(self.last_screenshot.image), "instruction": self.instruction}
 
 
-def _first_line(err: Exception) -> str:
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return f"{where}: {first['msg']}" if where else str(first["msg"])
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+def _check_on_screen(point: Point, frame: Frame) -> None:
+    """Refuse a `screen` point off this env's screen; it is checked, never moved."""
+    x, y = point.x - frame.offset_x, point.y - frame.offset_y
+    if not (0 <= x < frame.logical_width and 0 <= y < frame.logical_height):
+        raise CoordinateError(
+            f"the screen point ({point.x:g}, {point.y:g}) is off the screen "
+            f"({frame.logical_width}x{frame.logical_height} points at {frame.offset_x},{frame.offset_y})"
+        )

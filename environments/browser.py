@@ -7,8 +7,6 @@ has more physical pixels, and the frame's scale records it.
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -16,39 +14,24 @@ from typing import Any
 
 from PIL import Image
 
+from actions.errors import first_error
 from actions.executors.browser import PlaywrightExecutor
 from actions.models import Action
-from environments.base import ExecutionResult, ScreenEnv, SettleInfo
+from environments.base import ExecutionResult, ScreenEnv, SettleInfo, TaskOptions, task_options
+from environments.chromium import CHROMIUM_ARGS, BrowserStartError, chromium_path
 from environments.screen import Monitor, Screenshot
 from environments.settle import poll_until_identical
 from environments.tasks.machine import LocalMachine
 from environments.tasks.tabs import PageTabs
 
-# Without these, Chromium here tries to reach Google's services and fails noisily (or hangs).
-CHROMIUM_ARGS = (
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-)
 SETTLE_INTERVAL = 0.03
 SETTLE_MAX_SECONDS = 3.0
 SCREENSHOT_TIMEOUT_MS = SETTLE_MAX_SECONDS * 1000
 """Playwright's default (30 s) once stalled whole steps while a form submission loaded the next page."""
 
 
-class BrowserStartError(RuntimeError):
-    """Chromium could not be found or started; the message says what to install."""
-
-
 class BrowserLost(RuntimeError):
     """Chromium died or its page closed mid-episode: a new environment is needed."""
-
-
-def chromium_path() -> str:
-    """Debian's Chromium (never a downloaded build); $KIMI_AGENT_CHROMIUM overrides."""
-    path = os.environ.get("KIMI_AGENT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(path):
-        raise BrowserStartError("Chromium not found: apt-get install chromium (or set KIMI_AGENT_CHROMIUM)")
-    return path
 
 
 class _SharedChromium(threading.local):
@@ -97,7 +80,6 @@ class BrowserEnv(ScreenEnv):
         height: int = 800,
         url: str = "about:blank",
         device_scale_factor: float = 1.0,
-        max_steps: int | None = None,
         render_mode: str | None = None,
     ) -> None:
         self.url = url
@@ -114,7 +96,7 @@ class BrowserEnv(ScreenEnv):
         self._closed = False
         physical = (round(width * device_scale_factor), round(height * device_scale_factor))
         self._monitor = Monitor(0, 0, 0, physical[0], physical[1], device_scale_factor)
-        super().__init__(physical[0], physical[1], PlaywrightExecutor(self.page), max_steps, render_mode)
+        super().__init__(physical[0], physical[1], PlaywrightExecutor(self.page), render_mode)
 
     def perform(self, action: Action | str) -> ExecutionResult:
         """As `ScreenEnv.perform`; a dead browser or page raises `BrowserLost` naming the cause."""
@@ -126,17 +108,17 @@ class BrowserEnv(ScreenEnv):
             if self._browser.is_connected() and not self.page.is_closed():
                 raise
             what = "Chromium disconnected (its process died)" if not self._browser.is_connected() else "the page was closed"
-            raise BrowserLost(f"{what}: {type(err).__name__}: {_first_line(err)}") from err
+            raise BrowserLost(f"{what}: {type(err).__name__}: {first_error(err)}") from err
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        options = options or {}
+    def reset(self, *, seed: int | None = None, options: TaskOptions | dict[str, Any] | None = None) -> tuple[dict, dict]:
+        typed = task_options(options)
         for page in self._context.pages:
             if page is not self.page:
                 page.close()
         # A task opens its own tabs in setup; otherwise the page starts at `url`.
-        url = "about:blank" if options.get("task") is not None else options.get("url", self.url)
+        url = "about:blank" if typed.task is not None else typed.url or self.url
         self.page.goto(url, wait_until="load")
-        return super().reset(seed=seed, options=options)
+        return super().reset(seed=seed, options=typed)
 
     def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
         viewport = self.page.viewport_size or {"width": 0, "height": 0}
@@ -193,7 +175,3 @@ class BrowserEnv(ScreenEnv):
             finally:
                 _CHROMIUM.release()
         super().close()
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else ""

@@ -28,7 +28,6 @@ class DesktopEnv(ScreenEnv):
         monitor: int = 1,
         scale: float = 1.0,
         settle: SettleConfig = SettleConfig(),
-        max_steps: int | None = None,
         fail_safe: bool = True,
         render_mode: str | None = None,
     ) -> None:
@@ -37,7 +36,7 @@ class DesktopEnv(ScreenEnv):
         self._signature: np.ndarray | None = None
         self._lost: DisplayLost | None = None
         m = self.capture.monitor
-        super().__init__(m.width, m.height, PyAutoGUIExecutor(fail_safe=fail_safe), max_steps, render_mode)
+        super().__init__(m.width, m.height, PyAutoGUIExecutor(fail_safe=fail_safe), render_mode)
 
     def _task_machine(self, home: Path, cache: Path) -> LocalMachine:
         m = self.capture.monitor

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 from PIL import Image
 
+from environments.patches import MERGED_PATCH, downscale_factor
+
 ImageFormat = Literal["jpeg", "png", "webp"]
-MERGED_PATCH = 28
-PATCH = 14
 
 _SAVE_OPTIONS: dict[str, dict[str, object]] = {
     "jpeg": {"format": "JPEG", "quality": 95, "subsampling": 0},
@@ -59,11 +58,7 @@ def model_input_size(width: int, height: int, max_patches: int | None = None) ->
     Scales down first (never up) when the image exceeds `max_patches` 14-px patches, as
     the Kimi-VL processor would, then rounds each side to the nearest multiple of 28.
     """
-    factor = 1.0
-    if max_patches is not None:
-        patches = (width // PATCH) * (height // PATCH)
-        if patches > max_patches:
-            factor = math.sqrt(max_patches / patches)
+    factor = downscale_factor(width, height, max_patches)
 
     def side(n: int) -> int:
         scaled = n * factor

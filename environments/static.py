@@ -35,7 +35,7 @@ from actions.models import (
     TypeText,
     Wait,
 )
-from environments.base import ScreenEnv, SettleInfo
+from environments.base import ScreenEnv, SettleInfo, TaskOptions
 from environments.screen import Monitor, Screenshot
 from environments.tasks.machine import LocalMachine
 
@@ -129,12 +129,11 @@ def render(state: ScreenState, size: tuple[int, int], instruction: str) -> Image
 class StaticEnv(ScreenEnv):
     """A generated screen of `width`×`height`; see the module docstring and `ScreenEnv` for the API."""
 
-    def __init__(self, width: int = 1280, height: int = 800, max_steps: int | None = None,
-                 render_mode: str | None = None) -> None:
+    def __init__(self, width: int = 1280, height: int = 800, render_mode: str | None = None) -> None:
         self.size = (width, height)
         self._home: Path | None = None
         self._monitor = Monitor(1, 0, 0, width, height, 1.0)
-        super().__init__(width, height, StateExecutor(ScreenState(), self.size, self._submit), max_steps, render_mode)
+        super().__init__(width, height, StateExecutor(ScreenState(), self.size, self._submit), render_mode)
 
     @property
     def state(self) -> ScreenState:
@@ -149,7 +148,7 @@ class StaticEnv(ScreenEnv):
         self._home = home
         return LocalMachine(home, cache, self.size)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+    def reset(self, *, seed: int | None = None, options: TaskOptions | dict | None = None) -> tuple[dict, dict]:
         self.executor.state = ScreenState()
         self._home = None
         return super().reset(seed=seed, options=options)

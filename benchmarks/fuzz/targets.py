@@ -32,8 +32,9 @@ from actions.models import (
 )
 from actions.parser import MAX_ABS_NUMBER
 from actions.reply import split_reply
-import environments.vm_server.server as vm_server
 from environments.tasks.load import TaskLoadError, load_task, load_tasks
+from environments.vm_server.http import Handler, Routes, RouteServer
+from environments.vm_server.routes import GET_ROUTES, POST_ROUTES
 
 TABLE_ACTIONS = (Click, MoveTo, Drag, Scroll, TypeText, Press, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, Wait, Done, Fail)
 GOOD_TASK = b'{"id": "t1", "instruction": "Open the file.", "evaluator": {"func": "infeasible"}}'
@@ -118,20 +119,19 @@ SAFE_GET_ROUTES = ("/platform", "/terminal", "/probe", "/accessibility")
 (nor /setup/recycle, which moves files into the real user's trash, or the X display's routes)."""
 
 
-class _SafeHandler(vm_server._Handler):
+SAFE_ROUTES = Routes(
+    {k: v for k, v in GET_ROUTES.items() if k in SAFE_GET_ROUTES}, {k: v for k, v in POST_ROUTES.items() if k in SAFE_POST_ROUTES},
+)
+
+
+class _SafeHandler(Handler):
     disable_nagle_algorithm = False  # the fuzzer talks over a socketpair, which has no TCP options
 
     def log_message(self, format: str, *args: object) -> None:
         """Silent: a line per fuzzed request would drown libFuzzer's report."""
 
-    def do_GET(self) -> None:
-        self._dispatch({k: v for k, v in vm_server.GET_ROUTES.items() if k in SAFE_GET_ROUTES})
 
-    def do_POST(self) -> None:
-        self._dispatch({k: v for k, v in vm_server.POST_ROUTES.items() if k in SAFE_POST_ROUTES})
-
-
-_server: vm_server.VMServer | None = None
+_server: RouteServer | None = None
 
 
 def server_target(data: bytes) -> None:
@@ -139,7 +139,7 @@ def server_target(data: bytes) -> None:
     global _server
     if _server is None:
         root = Path(tempfile.mkdtemp(prefix="kimi-fuzz-root-"))
-        _server = vm_server.VMServer(("127.0.0.1", 0), None, [root], body_timeout=0.5)  # bound, never served
+        _server = RouteServer(("127.0.0.1", 0), None, [root], SAFE_ROUTES, body_timeout=0.5)  # bound, never served
     ours, theirs = socket.socketpair()
     try:
         theirs.sendall(data)

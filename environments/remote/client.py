@@ -17,12 +17,11 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from environments.settings import number_from_env
+from environments.settings import VM_RETRIES, VM_TIMEOUT, number_from_env
 
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
 BACKOFF = 0.5
-ENV_TIMEOUT, ENV_RETRIES = "KIMI_AGENT_VM_TIMEOUT", "KIMI_AGENT_VM_RETRIES"
 READ_ONLY_POSTS = frozenset({
     "/screen_size", "/file", "/list_directory", "/desktop_path", "/window_size", "/wallpaper",
     "/file_exists", "/folder_exists", "/documents_path",
@@ -65,8 +64,8 @@ class VMClient:
     def __init__(self, base_url: str, token: str | None = None, timeout: float | None = None,
                  retries: int | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.retries = retries if retries is not None else int(number_from_env(ENV_RETRIES, RETRIES, int))
-        timeout = timeout if timeout is not None else number_from_env(ENV_TIMEOUT, DEFAULT_TIMEOUT)
+        self.retries = retries if retries is not None else int(number_from_env(VM_RETRIES, RETRIES, int))
+        timeout = timeout if timeout is not None else number_from_env(VM_TIMEOUT, DEFAULT_TIMEOUT)
         self.timeout = timeout
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from actions.executors.remote import CodeExecutor
-from environments.base import ScreenEnv, SettleInfo
+from environments.base import ScreenEnv, SettleInfo, TaskOptions
 from environments.remote.client import VMClient
 from environments.remote.machine import RemoteMachine
 from environments.screen import Monitor, Screenshot
@@ -32,7 +32,6 @@ class RemoteVMEnv(ScreenEnv):
         vm_url: str,
         token: str | None = None,
         flavor: Literal["osworld", "waa"] = "osworld",
-        max_steps: int | None = None,
         render_mode: str | None = None,
         timeout: float | None = None,
         retries: int | None = None,
@@ -47,12 +46,12 @@ class RemoteVMEnv(ScreenEnv):
         scale = image.width / size.width if size.width else 1.0
         self._monitor = Monitor(0, 0, 0, image.width, image.height, scale)
         self._last_png = png
-        super().__init__(image.width, image.height, CodeExecutor(self._run_code), max_steps, render_mode)
+        super().__init__(image.width, image.height, CodeExecutor(self._run_code), render_mode)
 
     def _run_code(self, code: str) -> None:
         self.client.run_pyautogui(code)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    def reset(self, *, seed: int | None = None, options: TaskOptions | dict[str, Any] | None = None) -> tuple[dict, dict]:
         if self.flavor == "waa":
             self.client.waa_reset()
         return super().reset(seed=seed, options=options)

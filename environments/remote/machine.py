@@ -8,7 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from environments.remote.client import VMClient, VMError
-from environments.tasks.machine import COMMAND_TIMEOUT, Command, CommandResult, SetupError
+from environments.tasks.errors import SetupError
+from environments.tasks.machine import COMMAND_TIMEOUT, Command, CommandResult
 from environments.tasks.tabs import DevToolsTabs, Tabs
 
 CHROME_DEVTOOLS_PORT = 9222

@@ -93,6 +93,6 @@ def test_vector_of_browser_envs() -> None:
 def test_kimi_desktop_v0_is_a_managed_desktop_that_passes_check_env() -> None:
     # its own process: the env sets DISPLAY, and pyautogui binds one display per process
     code = ("import gymnasium, environments; from gymnasium.utils.env_checker import check_env; "
-            "env = gymnasium.make('KimiDesktop-v0', width=640, height=480); check_env(env.unwrapped); env.close(); print('ok')")
+            "env = gymnasium.make('KimiXvfb-v0', width=640, height=480); check_env(env.unwrapped); env.close(); print('ok')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr

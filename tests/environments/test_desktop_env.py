@@ -11,6 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from actions import Click, Done, Drag, Hotkey, MoveTo, Point, Press, Scroll, TypeText
+from environments.budget import ScoredTimeLimit
 from environments.desktop import DesktopEnv
 from environments.settle import SettleConfig
 
@@ -125,7 +126,7 @@ def test_invalid_actions_come_back_as_errors(env) -> None:
 
 
 def test_done_terminates_and_max_steps_truncates(x_display) -> None:
-    environment = DesktopEnv(max_steps=2)
+    environment = ScoredTimeLimit(DesktopEnv(), 2)
     environment.reset()
     _, _, terminated, truncated, _ = environment.step(MoveTo(at=Point(x=1, y=1, space="screen")))
     assert not terminated and not truncated

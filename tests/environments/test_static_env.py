@@ -65,7 +65,7 @@ def test_a_task_is_set_up_and_scored_from_the_submitted_field(tmp_path: Path) ->
             "expected": {"type": "rule", "rules": {"include": ["kimi"], "exclude": []}},
         },
     }))
-    env = StaticEnv(max_steps=5)
+    env = StaticEnv()
     try:
         obs, _ = env.reset(options={"task": str(task), "workdir": tmp_path / "work"})
         assert obs["instruction"] == "Submit the word kimi."
@@ -87,9 +87,11 @@ def test_reset_clears_the_screen_state() -> None:
 
 
 def test_eval_builds_it_for_env_static() -> None:
-    from agent.evaluation.dispatcher import EvalOptions, make_task_env
+    from agent.evaluation.options import EvalOptions
+    from environments.kinds import make_env
 
-    env = make_task_env("static", EvalOptions(tasks=Path("."), size=(1024, 768)), None)
+    spec = EvalOptions(tasks=Path("."), size=(1024, 768), env="static").worker_spec("http://127.0.0.1:1/v1", None)
+    env = make_env(spec.env_config("static"))
     try:
         assert isinstance(env, StaticEnv) and env.size == (1024, 768)
     finally:

@@ -1,5 +1,5 @@
 """Gymnasium environments running OSWorld-format tasks: reset runs the setup, the reward is
-the evaluator's score when the episode ends (done, fail or max_steps)."""
+the evaluator's score when the episode ends (done, fail, or a `ScoredTimeLimit` truncating it)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import gymnasium
 import pytest
 
 import environments  # noqa: F401  (registers the environments)
+from environments.budget import ScoredTimeLimit
 from environments.tasks.suite import SUITE
 
 pytestmark = pytest.mark.browser
@@ -21,7 +22,7 @@ FAIL = json.dumps({"type": "fail"})
 
 @pytest.fixture
 def env() -> Iterator[gymnasium.Env]:
-    env = gymnasium.make("KimiBrowser-v0", width=1280, height=800, max_steps=5)
+    env = ScoredTimeLimit(gymnasium.make("KimiBrowser-v0", width=1280, height=800), 5)
     yield env
     env.close()
 
@@ -48,7 +49,7 @@ def test_an_unsolved_episode_scores_zero_and_a_final_fail_scores_zero(env: gymna
 
 
 def test_running_out_of_steps_is_truncated_and_scored() -> None:
-    env = gymnasium.make("KimiBrowser-v0", width=1280, height=800, max_steps=1)
+    env = ScoredTimeLimit(gymnasium.make("KimiBrowser-v0", width=1280, height=800), 1)
     try:
         env.reset(options={"task": str(PRICING)})
         _, reward, terminated, truncated, info = env.step(CLICK_PRICING)

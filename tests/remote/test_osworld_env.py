@@ -14,6 +14,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import environments  # noqa: F401  (registers the environments)
+from environments.budget import ScoredTimeLimit
 from tests.remote.conftest import ROOT, VM
 
 pytestmark = pytest.mark.desktop
@@ -33,7 +34,7 @@ def wait_for(path: Path, timeout: float = 10.0) -> str:
 
 
 def test_the_env_passes_check_env_and_acts_through_generated_code(vm: VM) -> None:
-    env = gymnasium.make("KimiOSWorld-v0", vm_url=vm.url, max_steps=10)
+    env = ScoredTimeLimit(gymnasium.make("KimiOSWorld-v0", vm_url=vm.url), 10)
     try:
         check_env(env.unwrapped)
         vm.desktop.launch(["xterm", "-geometry", "80x24+0+0", "-T", "env-term"], cwd=vm.root)
@@ -118,7 +119,7 @@ def test_eval_scores_tasks_on_the_vm_as_osworld_does(vm: VM, tmp_path: Path) -> 
 
 
 def test_waa_reset_closes_every_window_and_runs_waa_setup_steps(vm: VM, tmp_path: Path) -> None:
-    env = gymnasium.make("KimiOSWorld-v0", vm_url=vm.url, flavor="waa", max_steps=3)
+    env = ScoredTimeLimit(gymnasium.make("KimiOSWorld-v0", vm_url=vm.url, flavor="waa"), 3)
     try:
         vm.client().launch(["xterm", "-T", "left-open"])
         vm.desktop.wait_for_window("left-open")

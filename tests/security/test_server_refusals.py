@@ -17,7 +17,9 @@ from typing import BinaryIO
 import httpx
 import pytest
 
-from environments.vm_server.server import GET_ROUTES, MAX_JSON, MAX_UPLOAD, POST_ROUTES, VMServer
+from environments.vm_server.http import MAX_JSON, MAX_UPLOAD
+from environments.vm_server.routes import GET_ROUTES, POST_ROUTES
+from environments.vm_server.server import VMServer
 
 TOKEN = "kimi-security-token-5b1e0c7d"
 SECRET = "kimi-outside-secret-20f4"

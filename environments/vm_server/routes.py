@@ -1,0 +1,281 @@
+"""The routes of our VM server: OSWorld's protocol and WindowsAgentArena's setup routes, each (request) → (status, body, kind)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import environments.vm_server.desktop_ops as desktop_ops
+from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Routes
+
+COMMAND_TIMEOUT = 120.0
+MAX_WAIT = 3600.0
+"""Upper bound of the waiting times a request may ask for (timeouts, verification waits)."""
+CLOSE_WAIT = 3.0
+"""Seconds /setup/close_all waits for the windows it asked to close."""
+
+
+def _need(data: dict[str, Any], key: str) -> Any:
+    if key not in data or data[key] in (None, "", []):
+        raise Refused(HTTPStatus.BAD_REQUEST, f"missing {key!r}")
+    return data[key]
+
+
+def _need_text(data: dict[str, Any], key: str) -> str:
+    value = _need(data, key)
+    if not isinstance(value, str):
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _seconds(data: dict[str, Any], key: str, default: float) -> float:
+    """A waiting time from the request: a number from 0 to `MAX_WAIT`, else a 400."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key} must be a number of seconds from 0 to {MAX_WAIT:g}, got {value!r:.40}")
+    return float(value)
+
+
+def _command(data: dict[str, Any]) -> tuple[Any, bool]:
+    command, shell = _need(data, "command"), bool(data.get("shell", False))
+    if not isinstance(command, (str, list)) or (isinstance(command, list) and not all(isinstance(c, str) for c in command)):
+        raise Refused(HTTPStatus.BAD_REQUEST, "command must be a string or a list of strings")
+    if not shell:
+        command = desktop_ops.argv(command)
+    return command, shell
+
+
+def screenshot(h: Handler) -> tuple:
+    return HTTPStatus.OK, desktop_ops.screenshot_png(), "png"
+
+
+def execute(h: Handler) -> tuple:
+    command, shell = _command(h.json())
+    try:
+        done = subprocess.run(command, shell=shell, capture_output=True, text=True, errors="replace",
+                              timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
+    except FileNotFoundError as err:
+        return HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": f"{err.filename}: not found"}, "json"
+    except subprocess.TimeoutExpired:
+        return HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": f"timed out after {COMMAND_TIMEOUT:g} s"}, "json"
+    return HTTPStatus.OK, {"status": "success", "output": done.stdout, "error": done.stderr, "returncode": done.returncode}, "json"
+
+
+def launch(h: Handler) -> tuple:
+    command, shell = _command(h.json())
+    process = subprocess.Popen(command, shell=shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    with h.server.lock:
+        h.server.launched.append(process)
+    return HTTPStatus.OK, f"{command} launched successfully", "text"
+
+
+def open_file(h: Handler) -> tuple:
+    """Open a file and wait for a window titled with its name (or `window_name`), up to
+    `timeout_seconds` (OSWorld's optional fields)."""
+    data = h.json()
+    path = h.server.confined(_need(data, "path"))
+    if not path.exists():
+        raise Refused(HTTPStatus.NOT_FOUND, f"{path} does not exist")
+    window_name = _need_text(data, "window_name") if data.get("window_name") is not None else None
+    desktop_ops.open_and_wait(path, window_name, _seconds(data, "timeout_seconds", desktop_ops.OPEN_TIMEOUT))
+    return HTTPStatus.OK, "File opened and window activated successfully", "text"
+
+
+def window(action: str):
+    def route(h: Handler) -> tuple:
+        data = h.json()
+        name = _need_text(data, "window_name")
+        found = desktop_ops.window(action, name, bool(data.get("strict")), bool(data.get("by_class")))
+        # As OSWorld's server: a name that matches no window still answers 200 (its tasks rely on it).
+        return HTTPStatus.OK, f"window {action}d" if found else f"no window matches {name!r}", "text"
+    return route
+
+
+def _form_text(fields: dict[str, bytes], key: str) -> str:
+    """A form field as text: present, non-empty UTF-8, else a 400."""
+    try:
+        return _need(fields, key).decode()
+    except UnicodeDecodeError:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key!r} is not UTF-8 text") from None
+
+
+def upload(h: Handler) -> tuple:
+    fields = h.form(MAX_UPLOAD)
+    path = h.server.confined(_form_text(fields, "file_path"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = fields.get("file_data", b"")
+    path.write_bytes(data)
+    return HTTPStatus.OK, f"File Uploaded: {len(data)} bytes", "text"
+
+
+def download_file(h: Handler) -> tuple:
+    data = h.json()
+    path = h.server.confined(_need(data, "path"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with httpx.stream("GET", _need_text(data, "url"), follow_redirects=True, timeout=300) as response:
+        response.raise_for_status()
+        with path.open("wb") as out:
+            for chunk in response.iter_bytes(1 << 16):
+                out.write(chunk)
+    return HTTPStatus.OK, "File downloaded successfully", "text"
+
+
+def get_file(h: Handler) -> tuple:
+    path = h.server.confined(_form_text(h.form(), "file_path"))
+    if not path.is_file():
+        return HTTPStatus.NOT_FOUND, {"status": "error", "message": "File not found"}, "json"
+    return HTTPStatus.OK, path.read_bytes(), "bytes"
+
+
+def list_directory(h: Handler) -> tuple:
+    path = h.server.confined(_need(h.json(), "path"))
+    if not path.is_dir():
+        raise Refused(HTTPStatus.NOT_FOUND, f"{path} is not a folder")
+    return HTTPStatus.OK, {"directory_tree": desktop_ops.tree(path)}, "json"
+
+
+def screen_size(h: Handler) -> tuple:
+    width, height = desktop_ops.screen_size()
+    return HTTPStatus.OK, {"width": width, "height": height}, "json"
+
+
+def run_python(h: Handler) -> tuple:
+    code = _need_text(h.json(), "code")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, errors="replace",
+                          timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
+    status = "success" if done.returncode == 0 else "error"
+    message = "\n".join(part for part in (done.stdout, done.stderr) if part)
+    return HTTPStatus.OK, {"status": status, "message": message, "need_more": False, "output": done.stdout,
+                           "error": done.stderr, "return_code": done.returncode}, "json"
+
+
+def run_bash_script(h: Handler) -> tuple:
+    data = h.json()
+    cwd = h.server.confined(data.get("working_dir") or "~")
+    done = subprocess.run(["bash", "-c", _need_text(data, "script")], capture_output=True, text=True, errors="replace",
+                          timeout=_seconds(data, "timeout", COMMAND_TIMEOUT), cwd=cwd, stdin=subprocess.DEVNULL)
+    return HTTPStatus.OK, {"status": "success" if done.returncode == 0 else "error", "output": done.stdout,
+                           "error": done.stderr, "returncode": done.returncode}, "json"
+
+
+def execute_with_verification(h: Handler) -> tuple:
+    data = h.json()
+    command, shell = _command(data)
+    max_wait, interval = _seconds(data, "max_wait_time", 10.0), max(_seconds(data, "check_interval", 1.0), 0.05)
+    verification = data.get("verification") or {}
+    if not isinstance(verification, dict):
+        raise Refused(HTTPStatus.BAD_REQUEST, "verification must be an object such as {\"window_exists\": \"title\"}")
+    started = time.monotonic()
+    subprocess.Popen(command, shell=shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = started + max_wait
+    while True:
+        if desktop_ops.verified(verification):
+            return HTTPStatus.OK, {"status": "success", "verification": "passed",
+                                   "wait_time": round(time.monotonic() - started, 3)}, "json"
+        if time.monotonic() > deadline:
+            return HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": "verification failed",
+                                                      "wait_time": round(time.monotonic() - started, 3)}, "json"
+        time.sleep(interval)
+
+
+def window_size(h: Handler) -> tuple:
+    name = _form_text(h.form(), "app_class_name")
+    size = desktop_ops.window_size(name)
+    if size is None:
+        raise Refused(HTTPStatus.NOT_FOUND, f"no window of class {name!r}")
+    return HTTPStatus.OK, {"width": size[0], "height": size[1]}, "json"
+
+
+def _path_field(data: dict[str, Any]) -> str:
+    return _need(data, next((k for k in ("path", "file_path", "folder_path") if k in data), "path"))
+
+
+def create_folder(h: Handler) -> tuple:
+    h.server.confined(_path_field(h.json())).mkdir(parents=True, exist_ok=True)
+    return HTTPStatus.OK, "Folder created", "text"
+
+
+def create_file(h: Handler) -> tuple:
+    data = h.json()
+    path = h.server.confined(_path_field(data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(data.get("content", "")), encoding="utf-8")
+    return HTTPStatus.OK, "File created", "text"
+
+
+def recycle(h: Handler) -> tuple:
+    path = h.server.confined(_path_field(h.json()))
+    if not path.exists():
+        raise Refused(HTTPStatus.NOT_FOUND, f"{path} does not exist")
+    desktop_ops.to_trash(path)
+    return HTTPStatus.OK, "Moved to the trash", "text"
+
+
+def exists(kind: str):
+    def route(h: Handler) -> tuple:
+        path = h.server.confined(_path_field(h.json()))
+        return HTTPStatus.OK, {"exists": path.is_file() if kind == "file" else path.is_dir()}, "json"
+    return route
+
+
+def close_all(h: Handler) -> tuple:
+    """Ask every window to close, and answer once they are gone (windows close asynchronously)
+    or after `CLOSE_WAIT` seconds, naming those still open (a window may ask to save first)."""
+    before = _window_ids()
+    desktop_ops.close_all_windows()
+    deadline = time.monotonic() + CLOSE_WAIT
+    while (left := before & _window_ids()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return HTTPStatus.OK, "all windows closed" if not left else f"{len(left)} window(s) did not close", "text"
+
+
+def _window_ids() -> set[str]:
+    listed = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True, check=False).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
+
+
+def clear_task_files(h: Handler) -> tuple:
+    return HTTPStatus.OK, "no task-file folder is configured; nothing removed", "text"
+
+
+def unsupported(what: str):
+    def route(h: Handler) -> tuple:
+        raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"{what} is not available on this server")
+    return route
+
+
+GET_ROUTES = {
+    "/screenshot": screenshot,
+    "/platform": lambda h: (HTTPStatus.OK, "Linux", "text"),
+    "/cursor_position": lambda h: (HTTPStatus.OK, list(desktop_ops.pointer()), "json"),
+    "/terminal": lambda h: (HTTPStatus.OK, {"output": None}, "json"),
+    "/accessibility": unsupported("the accessibility tree (AT-SPI)"),
+    "/probe": lambda h: (HTTPStatus.OK, {"status": "Probe successful"}, "json"),
+    "/obs_winagent": unsupported("WAA's Windows observation (this is a Linux server)"),
+}
+POST_ROUTES = {
+    "/execute": execute, "/setup/execute": execute, "/setup/launch": launch, "/setup/open_file": open_file,
+    "/setup/activate_window": window("activate"), "/setup/close_window": window("close"),
+    "/setup/upload": upload, "/setup/download_file": download_file, "/file": get_file,
+    "/list_directory": list_directory, "/screen_size": screen_size,
+    "/desktop_path": lambda h: (HTTPStatus.OK, {"desktop_path": str(Path.home() / "Desktop")}, "json"),
+    "/run_python": run_python, "/run_bash_script": run_bash_script,
+    "/setup/close_all": close_all, "/setup/clear_task_files": clear_task_files,
+    "/start_recording": unsupported("screen recording"), "/end_recording": unsupported("screen recording"),
+    "/execute_with_verification": execute_with_verification, "/window_size": window_size,
+    "/wallpaper": unsupported("reading the wallpaper"), "/setup/change_wallpaper": unsupported("changing the wallpaper"),
+    "/setup/create_folder": create_folder, "/setup/create_file": create_file, "/setup/recycle": recycle,
+    "/file_exists": exists("file"), "/folder_exists": exists("folder"),
+    "/documents_path": lambda h: (HTTPStatus.OK, {"documents_path": str(Path.home() / "Documents")}, "json"),
+    "/execute_windows": unsupported("Windows command execution (this is a Linux server)"),
+}
+
+ROUTES = Routes(GET_ROUTES, POST_ROUTES)
