@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from environments.tasks.load import TaskLoadError, load_tasks
-from environments.tasks.support import support_table
+from environments.tasks.support import support_table, with_parameters_checked
 
 app = typer.Typer(help="Inspect OSWorld-format task files.", no_args_is_help=True)
 console = Console()
@@ -25,10 +25,12 @@ def check(
 ) -> None:
     """Load every task, report files that fail to parse (exit 1 if any), and show what this project can run.
 
-    A task counts as runnable only if every setup type, getter and metric it needs is implemented.
+    A file fails to parse when it is not a task, or when a parameter of a step, getter or metric this
+    project implements does not fit that one's model. A task counts as runnable only if every setup
+    type, getter and metric it needs is implemented.
     """
     try:
-        loaded = load_tasks(path, examples)
+        loaded = with_parameters_checked(load_tasks(path, examples))
     except TaskLoadError as err:
         console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from environments.settings import CACHE, text_from_env
 from environments.tasks.machine import Machine
 
 DOWNLOAD_ATTEMPTS = 3
@@ -23,7 +24,7 @@ class OfflineError(RuntimeError):
 
 def default_download_cache() -> Path:
     """$KIMI_AGENT_CACHE, else ~/.cache/kimi-agent/downloads: shared by every task and run."""
-    root = os.environ.get("KIMI_AGENT_CACHE")
+    root = text_from_env(CACHE)
     return Path(root) if root else Path.home() / ".cache" / "kimi-agent" / "downloads"
 
 

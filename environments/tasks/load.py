@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from actions.errors import first_error
 from environments.tasks.model import Task
 
 
@@ -43,9 +44,7 @@ def load_task(path: Path, domain: str | None = None) -> Task:
     try:
         task = Task.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise TaskLoadError(f"{path}: {where}: {first['msg']} ({err.error_count()} problem(s))") from None
+        raise TaskLoadError(f"{path}: {first_error(err)} ({err.error_count()} problem(s))") from None
     return task.model_copy(
         update={"domain": domain if domain is not None else path.parent.name, "source_path": path.resolve()}
     )

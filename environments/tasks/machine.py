@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from environments.processes import stop_group
+from environments.tasks.errors import SetupError, UnsupportedError
 from environments.tasks.tabs import Tabs
 
 VM_HOME = "/home/user"
@@ -33,10 +34,6 @@ COMMAND_TIMEOUT = 120.0
 OPEN_TIMEOUT = 30.0
 
 Command = str | list[str]
-
-
-class SetupError(RuntimeError):
-    """A setup step could not be carried out; the message names the step and why."""
 
 
 @dataclass(frozen=True)
@@ -199,8 +196,6 @@ class LocalMachine:
 
     def accessibility_tree(self) -> str | None:
         if self.tabs_factory is None:
-            from environments.tasks.registry import UnsupportedError
-
             raise UnsupportedError("accessibility trees of desktop applications need AT-SPI, which local desktops lack")
         return self.tabs().accessibility_tree()
 
@@ -246,7 +241,7 @@ def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
     """OSWorld's VM programs mapped to Debian's: Chrome → Chromium, GNOME Terminal → xterm + tmux."""
     program = Path(argv[0]).name
     if program in ("google-chrome", "google-chrome-stable", "chromium", "chromium-browser"):
-        from environments.browser import CHROMIUM_ARGS, chromium_path
+        from environments.chromium import CHROMIUM_ARGS, chromium_path
 
         for arg in argv[1:]:
             if arg.startswith("--remote-debugging-port="):

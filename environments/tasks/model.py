@@ -1,7 +1,10 @@
 """Pydantic models of OSWorld's (and WindowsAgentArena's) task JSON.
 
 Unknown fields are kept (`extra="allow"`), so a task round-trips; unknown setup types,
-getter types and metric names load fine and are reported by name when run.
+getter types and metric names load fine and are reported by name when run. Parameters stay as
+written here: each is validated against its step's, getter's or metric's model before the call
+(environments/tasks/registry.py); steps, getters and the evaluator remember their task's id so
+that error can name it.
 """
 
 from __future__ import annotations
@@ -9,24 +12,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 JsonObject = dict[str, Any]
 """Parameters of OSWorld setup steps and getters: their shape depends on the type named beside them."""
 
 
-class SetupStep(BaseModel):
-    """One entry of `config` or `postconfig`: a type and its parameters."""
+class _PartOfTask(BaseModel):
+    """A piece of a task file that errors far from the loader must name the task of."""
 
     model_config = ConfigDict(extra="allow")
+    _task_id: str = PrivateAttr(default="")
+
+    @property
+    def task_id(self) -> str:
+        """The id of the task this belongs to ("" when built on its own)."""
+        return self._task_id
+
+
+class SetupStep(_PartOfTask):
+    """One entry of `config` or `postconfig`: a type and its parameters."""
+
     type: str
     parameters: JsonObject = Field(default_factory=dict)
 
 
-class GetterConfig(BaseModel):
+class GetterConfig(_PartOfTask):
     """A `result` or `expected` entry: the getter `type` and its own fields (path, rules, …)."""
 
-    model_config = ConfigDict(extra="allow")
     type: str
 
     @property
@@ -35,8 +48,7 @@ class GetterConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class Evaluator(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Evaluator(_PartOfTask):
     func: str | list[str]
     result: GetterConfig | list[GetterConfig] | None = None
     expected: GetterConfig | list[GetterConfig | None] | None = None
@@ -87,6 +99,12 @@ class Task(BaseModel):
         if not value.strip():
             raise ValueError("instruction is empty")
         return value
+
+    @model_validator(mode="after")
+    def _name_the_parts(self) -> Task:
+        for part in [*self.config, *self.evaluator.postconfig, *self.evaluator.getters(), self.evaluator]:
+            part._task_id = self.id
+        return self
 
     def setup_types(self) -> set[str]:
         """Setup step types the task needs, before the episode and before evaluation."""

@@ -9,12 +9,51 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel
 
 from environments.tasks import getters as _getters  # noqa: F401  (registers the getters)
 from environments.tasks import metrics as _metrics  # noqa: F401  (registers the metrics)
-from environments.tasks.model import Evaluator, GetterConfig
-from environments.tasks.registry import GETTERS, METRICS, lookup
+from environments.tasks.model import Evaluator, GetterConfig, JsonObject
+from environments.tasks.registry import (
+    GETTERS,
+    METRICS,
+    Registered,
+    TaskConfigError,
+    UnsupportedError,
+    call_metric,
+    lookup,
+    validated,
+)
+
+
+@dataclass(frozen=True)
+class PreparedGetter:
+    entry: Registered
+    params: BaseModel
+
+    def __call__(self, context: Any) -> Any:
+        return self.entry.fn(context, self.params)
+
+
+@dataclass(frozen=True)
+class PreparedMetric:
+    """One metric of an evaluator with its getters, every parameter validated."""
+
+    entry: Registered
+    options: BaseModel
+    result: PreparedGetter | None
+    expected: PreparedGetter | None
+
+    def __call__(self, context: Any) -> float:
+        result_state = self.result(context) if self.result else None
+        if self.expected is None:
+            return call_metric(self.entry, (result_state,), self.options)
+        return call_metric(self.entry, (result_state, self.expected(context)), self.options)
 
 
 def score(evaluator: Evaluator, context: Any, last_action_failed: bool) -> float:
@@ -25,13 +64,13 @@ def score(evaluator: Evaluator, context: Any, last_action_failed: bool) -> float
         return 0.0
     if isinstance(evaluator.func, str):
         try:
-            return _one(evaluator.func, _single(evaluator.result), _single(evaluator.expected), _options(evaluator, 0), context)
+            return prepared_metric(evaluator, 0)(context)
         except FileNotFoundError:
             return 0.0
     results: list[float] = []
-    for i, name in enumerate(evaluator.func):
+    for i in range(len(evaluator.func)):
         try:
-            value = _one(name, _item(evaluator.result, i), _item(evaluator.expected, i), _options(evaluator, i), context)
+            value = prepared_metric(evaluator, i)(context)
         except FileNotFoundError:
             value = 0.0
         if evaluator.conj == "and" and value == 0.0:
@@ -42,13 +81,59 @@ def score(evaluator: Evaluator, context: Any, last_action_failed: bool) -> float
     return sum(results) / len(results) if evaluator.conj == "and" else max(results)
 
 
-def _one(name: str, result: GetterConfig | None, expected: GetterConfig | None, options: dict, context: Any) -> float:
-    metric = lookup(METRICS, "metric", name)
-    result_state = lookup(GETTERS, "getter", result.type)(context, result) if result else None
-    if expected is None:
-        return float(metric(result_state, **options))
-    expected_state = lookup(GETTERS, "getter", expected.type)(context, expected)
-    return float(metric(result_state, expected_state, **options))
+def prepared_metric(evaluator: Evaluator, index: int) -> PreparedMetric:
+    """Metric `index` (from 0) of the evaluator with its getters, validated before anything runs.
+
+    Raises `UnsupportedError` for a name not implemented, `TaskConfigError` for a bad parameter.
+    """
+    name, result, expected = _parts(evaluator, index)
+    place = f"metric {index + 1} ({name})"
+    entry, options = _metric(evaluator, index, name, place)
+    return PreparedMetric(entry, options, _getter(result, "result", place), _getter(expected, "expected", place))
+
+
+def parameter_errors(evaluator: Evaluator) -> list[TaskConfigError]:
+    """What `prepared_metric` would refuse in the evaluator, for every implemented metric and getter
+    (what is not implemented is reported by name elsewhere)."""
+    if evaluator.is_infeasible:
+        return []
+    found: list[TaskConfigError] = []
+    for index, name in enumerate(evaluator.metrics):
+        place = f"metric {index + 1} ({name})"
+        _, result, expected = _parts(evaluator, index)
+        checks: list[Callable[[], object]] = [
+            functools.partial(_metric, evaluator, index, name, place),
+            functools.partial(_getter, result, "result", place),
+            functools.partial(_getter, expected, "expected", place),
+        ]
+        for check in checks:
+            try:
+                check()
+            except TaskConfigError as err:
+                found.append(err)
+            except UnsupportedError:
+                continue
+    return found
+
+
+def _parts(evaluator: Evaluator, index: int) -> tuple[str, GetterConfig | None, GetterConfig | None]:
+    """Metric `index`'s name and its result and expected getters."""
+    if isinstance(evaluator.func, str):
+        return evaluator.func, _single(evaluator.result), _single(evaluator.expected)
+    return evaluator.func[index], _item(evaluator.result, index), _item(evaluator.expected, index)
+
+
+def _metric(evaluator: Evaluator, index: int, name: str, place: str) -> tuple[Registered, BaseModel]:
+    entry = lookup(METRICS, "metric", name)
+    return entry, validated(entry, _options(evaluator, index), place, evaluator.task_id)
+
+
+def _getter(config: GetterConfig | None, side: str, metric: str) -> PreparedGetter | None:
+    if config is None:
+        return None
+    entry = lookup(GETTERS, "getter", config.type)
+    place = f"{side} getter {config.type!r} of {metric}"
+    return PreparedGetter(entry, validated(entry, config.fields, place, config.task_id))
 
 
 def _single(side: GetterConfig | list | None) -> GetterConfig | None:
@@ -61,7 +146,7 @@ def _item(side: GetterConfig | list | None, index: int) -> GetterConfig | None:
     return side
 
 
-def _options(evaluator: Evaluator, index: int) -> dict:
+def _options(evaluator: Evaluator, index: int) -> JsonObject:
     options = evaluator.options
     if isinstance(options, list):
         return options[index] if index < len(options) else {}

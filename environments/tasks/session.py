@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Callable
 
 from environments.tasks.context import TaskContext, default_download_cache
+from environments.tasks.errors import UnsupportedError
 from environments.tasks.load import load_task
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Task
-from environments.tasks.registry import UnsupportedError
 from environments.tasks.scoring import score
 from environments.tasks.setup_steps import run_steps
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from environments.tasks import scoring, setup_steps  # noqa: F401  (fill the registries)
+from environments.tasks import scoring, setup_steps
+from environments.tasks.load import LoadedTasks, LoadFailure
 from environments.tasks.model import Task
-from environments.tasks.registry import GETTERS, METRICS, SETUP_STEPS
+from environments.tasks.registry import GETTERS, METRICS, SETUP_STEPS, TaskConfigError
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,31 @@ def support_of(task: Task) -> TaskSupport:
     missing += [f"getter:{t}" for t in sorted(task.getter_types()) if t not in GETTERS]
     missing += [f"metric:{m}" for m in sorted(set(metrics)) if m not in METRICS]
     return TaskSupport(task, tuple(missing))
+
+
+def parameter_errors(task: Task) -> list[TaskConfigError]:
+    """Every parameter of the task that does not fit its implemented step's, getter's or metric's model,
+    found with the models and messages the run itself uses."""
+    return [
+        *setup_steps.parameter_errors(task.config),
+        *setup_steps.parameter_errors(task.evaluator.postconfig),
+        *scoring.parameter_errors(task.evaluator),
+    ]
+
+
+def with_parameters_checked(loaded: LoadedTasks) -> LoadedTasks:
+    """`loaded` with each task whose parameters are malformed moved to the failures, first error as the reason."""
+    tasks: list[Task] = []
+    failures = list(loaded.failures)
+    for task in loaded.tasks:
+        errors = parameter_errors(task)
+        if not errors:
+            tasks.append(task)
+            continue
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        path = task.source_path or Path(task.id)
+        failures.append(LoadFailure(path, f"{path}: {errors[0]}{more}"))
+    return LoadedTasks(tasks, failures)
 
 
 @dataclass

@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from environments.browser import CHROMIUM_ARGS, chromium_path
+from environments.chromium import CHROMIUM_ARGS, chromium_path
 from environments.tasks import getters as _getters  # noqa: F401  (registers the getters)
 from environments.tasks.context import OfflineError, TaskContext
+from environments.tasks.errors import UnsupportedError
 from environments.tasks.getters.basic import format_day, relative_day
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Evaluator, GetterConfig
-from environments.tasks.registry import GETTERS, UnsupportedError
-from environments.tasks.scoring import score
+from environments.tasks.registry import GETTERS
+from environments.tasks.scoring import PreparedGetter, score
 from environments.tasks.tabs import PageTabs
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "osworld"
@@ -31,7 +32,13 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "osworld"
 
 def get(context: Any, kind: str, **fields: Any) -> Any:
     """Run the getter registered as `kind`, as the scorer does."""
-    return GETTERS[kind](context, GetterConfig(type=kind, **fields))
+    return run_getter(context, GetterConfig(type=kind, **fields))
+
+
+def run_getter(context: Any, config: GetterConfig) -> Any:
+    """Validate the config's fields against the getter's model, then call it."""
+    entry = GETTERS[config.type]
+    return PreparedGetter(entry, entry.params.model_validate(config.fields))(context)
 
 
 @pytest.fixture
@@ -359,7 +366,7 @@ def test_rule_relative_time_with_from_only(clock_context: TaskContext) -> None:
         "expected": {"fromStation": ["BOM"], "time": ["{Year}-{Month0D}-{Day0D}"]},
     }
     config = GetterConfig(type="rule_relativeTime", rules=rules)
-    result = GETTERS["rule_relativeTime"](clock_context, config)
+    result = run_getter(clock_context, config)
     assert result == {
         "relativeTime": {"from": "next Monday"},
         "expect_in_result": True,

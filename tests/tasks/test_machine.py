@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from environments.tasks.context import TaskContext
-from environments.tasks.machine import VM_HOME, LocalMachine, SetupError
+from environments.tasks.errors import SetupError
+from environments.tasks.machine import VM_HOME, LocalMachine
 from environments.tasks.model import SetupStep
 from environments.tasks.setup_steps import run_steps
 from environments.virtual_desktop import VirtualDesktop

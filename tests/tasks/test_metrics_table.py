@@ -17,7 +17,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from environments.tasks import load_tasks
-from environments.tasks.metrics import slides, table
+from environments.tasks.metrics import slides, table_rules
 from environments.tasks.metrics.table import compare_table
 from environments.tasks.registry import METRICS
 
@@ -340,7 +340,7 @@ def test_real_task_rules_and_options_are_honoured() -> None:
         if not all(name in METRICS for name in task.evaluator.metrics if name != "infeasible"):
             continue
         for options in _uses(task, "compare_table"):
-            table.validate_rules(options["rules"])
+            table_rules.validate_rules(options["rules"])
             checked += 1
         for options in _uses(task, "compare_pptx_files"):
             slides.validate_options(options)

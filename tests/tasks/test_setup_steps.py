@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from environments.browser import CHROMIUM_ARGS, chromium_path
+from environments.chromium import CHROMIUM_ARGS, chromium_path
 from environments.tasks.context import OfflineError, TaskContext
-from environments.tasks.machine import LocalMachine, SetupError
+from environments.tasks.errors import SetupError, UnsupportedError
+from environments.tasks.machine import LocalMachine
 from environments.tasks.model import SetupStep
-from environments.tasks.registry import SETUP_STEPS, UnsupportedError
+from environments.tasks.registry import SETUP_STEPS
 from environments.tasks.setup_steps import placeholders, run_steps
 from environments.tasks.tabs import DevToolsTabs, PageTabs, same_url
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from environments.tasks import Evaluator, Task, load_tasks
+from environments.tasks.errors import UnsupportedError
 from environments.tasks.metrics.basic import check_include_exclude, exact_match
-from environments.tasks.registry import UnsupportedError
+from environments.tasks.parameters import NoParams
 from environments.tasks.scoring import score
 from environments.tasks.support import support_of
 
@@ -111,7 +112,7 @@ def test_missing_result_file_scores_zero(monkeypatch) -> None:
     def vanished(_context, _config):
         raise FileNotFoundError("result.txt")
 
-    monkeypatch.setitem(registry.GETTERS, "vanished", vanished)
+    monkeypatch.setitem(registry.GETTERS, "vanished", registry.Registered("vanished", vanished, NoParams))
     ev = evaluator(func="exact_match", result={"type": "vanished"}, expected=rule({"expected": "a"}))
     assert score(ev, None, False) == 0.0
     ok = {"type": "rule", "rules": "a"}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from environments.tasks.model import GetterConfig
+from pydantic import JsonValue
+
+from environments.tasks.parameters import RelativeTimeParams, RuleParams
 from environments.tasks.registry import getter
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -15,10 +16,10 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-@getter("rule")
-def get_rule(_context: Any, config: GetterConfig) -> Any:
+@getter("rule", RuleParams)
+def get_rule(_context: Any, params: RuleParams) -> JsonValue:
     """The expected value written in the task itself."""
-    return config.fields["rules"]
+    return params.rules
 
 
 def _next_month(today: date, day: int) -> date:
@@ -75,8 +76,8 @@ def format_day(template: str, day: date) -> str:
     return template
 
 
-@getter("rule_relativeTime")
-def get_rule_relative_time(context: Any, config: GetterConfig) -> Any:
+@getter("rule_relativeTime", RelativeTimeParams)
+def get_rule_relative_time(context: Any, params: RelativeTimeParams) -> dict[str, JsonValue]:
     """The task's rules with relative dates ("tomorrow", "next Monday", …) written out.
 
     Today is the machine's local date, or the date in `rules.timezone` when given. With only
@@ -84,18 +85,18 @@ def get_rule_relative_time(context: Any, config: GetterConfig) -> Any:
     `expected.to` are; with "… split" names, the expected fields are split in two halves in
     order (the first half takes `from`, the second `to`), as the car-rental tasks use them.
     """
-    rules = copy.deepcopy(config.fields["rules"])
-    zone = rules.get("timezone")
+    rules = params.rules.model_dump(by_alias=True, exclude_unset=True)
+    zone = params.rules.timezone
     now = datetime.now(ZoneInfo(zone)) if zone else (context.machine.now() if context else datetime.now())
     today = now.date()
-    relative, expected = rules["relativeTime"], rules["expected"]
-    start = relative_day(relative["from"], today)
-    if "to" not in relative:
+    relative, expected = params.rules.relativeTime, rules["expected"]
+    start = relative_day(relative.start, today)
+    if relative.end is None:
         times = expected["time"]
         expected["time"] = [format_day(t, start) for t in times] if isinstance(times, list) else format_day(times, start)
         return rules
-    end = relative_day(relative["to"], today)
-    if relative["from"].endswith(" split"):
+    end = relative_day(relative.end, today)
+    if relative.start.endswith(" split"):
         keys = list(expected)
         half = len(keys) // 2
         for i, key in enumerate(keys):

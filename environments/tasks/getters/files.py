@@ -9,19 +9,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 from environments.tasks.context import TaskContext
-from environments.tasks.model import GetterConfig
+from environments.tasks.parameters import CacheFileParams, CommandParams, FilesParams, NoParams
 from environments.tasks.registry import getter
-
-
-def _pairs(fields: dict[str, Any]) -> tuple[list[str], list[str], set[int]]:
-    if fields.get("multi", False):
-        paths, dests = list(fields["path"]), list(fields["dest"])
-    else:
-        paths, dests = [fields["path"]], [fields["dest"]]
-    return paths, dests, set(fields.get("gives", [0]))
 
 
 def _given(found: list[str | None]) -> str | None | list[str | None]:
@@ -35,12 +26,12 @@ def _in_cache(context: TaskContext, dest: str) -> Path:
     return target
 
 
-@getter("vm_file")
-def get_vm_file(context: TaskContext, config: GetterConfig) -> str | None | list[str | None]:
+@getter("vm_file", FilesParams)
+def get_vm_file(context: TaskContext, params: FilesParams) -> str | None | list[str | None]:
     """Copy file(s) off the machine into this run's cache; None for each one that is missing."""
-    paths, dests, gives = _pairs(config.fields)
+    gives = set(params.gives)
     found: list[str | None] = []
-    for i, (path, dest) in enumerate(zip(paths, dests)):
+    for i, (path, dest) in enumerate(params.pairs()):
         data = context.machine.read_file(path)
         target = _in_cache(context, dest)
         if data is not None:
@@ -51,13 +42,13 @@ def get_vm_file(context: TaskContext, config: GetterConfig) -> str | None | list
     return _given(found)
 
 
-@getter("cloud_file")
-def get_cloud_file(context: TaskContext, config: GetterConfig) -> str | list[str | None] | None:
+@getter("cloud_file", FilesParams)
+def get_cloud_file(context: TaskContext, params: FilesParams) -> str | list[str | None] | None:
     """Reference file(s) from a URL (http(s), file://, or a path beside the task file), through
     the host download cache; in offline mode only what the cache holds."""
-    paths, dests, gives = _pairs(config.fields)
+    gives = set(params.gives)
     found: list[str | None] = []
-    for i, (url, dest) in enumerate(zip(paths, dests)):
+    for i, (url, dest) in enumerate(params.pairs()):
         if i not in gives:
             continue
         target = _in_cache(context, dest)
@@ -67,28 +58,28 @@ def get_cloud_file(context: TaskContext, config: GetterConfig) -> str | list[str
     return _given(found)
 
 
-@getter("cache_file")
-def get_cache_file(context: TaskContext, config: GetterConfig) -> str:
+@getter("cache_file", CacheFileParams)
+def get_cache_file(context: TaskContext, params: CacheFileParams) -> str:
     """A file a setup step wrote into this run's cache (e.g. `execute` with `stdout`)."""
-    target = _in_cache(context, config.fields["path"])
+    target = _in_cache(context, params.path)
     if not target.exists():
-        raise FileNotFoundError(f"{config.fields['path']} is not in the task's cache")
+        raise FileNotFoundError(f"{params.path} is not in the task's cache")
     return str(target)
 
 
-@getter("vm_command_line")
-def get_vm_command_line(context: TaskContext, config: GetterConfig) -> str:
+@getter("vm_command_line", CommandParams)
+def get_vm_command_line(context: TaskContext, params: CommandParams) -> str:
     """The standard output of a command run on the machine (whatever its exit status)."""
-    return context.machine.execute(config.fields["command"], shell=bool(config.fields.get("shell", False))).output
+    return context.machine.execute(params.command, shell=params.shell).output
 
 
-@getter("vm_command_error")
-def get_vm_command_error(context: TaskContext, config: GetterConfig) -> str:
+@getter("vm_command_error", CommandParams)
+def get_vm_command_error(context: TaskContext, params: CommandParams) -> str:
     """The standard error of a command run on the machine."""
-    return context.machine.execute(config.fields["command"], shell=bool(config.fields.get("shell", False))).error
+    return context.machine.execute(params.command, shell=params.shell).error
 
 
 @getter("vm_terminal_output")
-def get_vm_terminal_output(context: TaskContext, _config: GetterConfig) -> str | None:
+def get_vm_terminal_output(context: TaskContext, _params: NoParams) -> str | None:
     """The text on the task's terminal."""
     return context.machine.terminal_output()

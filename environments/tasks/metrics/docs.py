@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from xml.sax import SAXException
 from zipfile import BadZipFile
 
@@ -15,6 +14,7 @@ from odf import opendocument, text
 from pdfplumber.utils.exceptions import PdfminerException
 from rapidfuzz import fuzz
 
+from environments.tasks.metrics.options import DocxOptions
 from environments.tasks.registry import metric
 
 
@@ -51,8 +51,8 @@ def _squeezed(paragraphs: list[str], lower: bool) -> str:
     return joined.lower() if lower else joined
 
 
-@metric("compare_docx_files")
-def compare_docx_files(result: str | None, expected: str | None, **options: Any) -> float:
+@metric("compare_docx_files", DocxOptions)
+def compare_docx_files(result: str | None, expected: str | None, *, options: DocxOptions) -> float:
     """Compare the paragraphs' text of two .docx (or two .odt) files.
 
     Options (OSWorld's defaults): `ignore_order` (False) sorts the paragraphs first;
@@ -67,15 +67,15 @@ def compare_docx_files(result: str | None, expected: str | None, **options: Any)
     first, second = _paragraphs(result), _paragraphs(expected)
     if first is None or second is None:
         return 0.0
-    if options.get("ignore_order", False):
+    if options.ignore_order:
         first, second = sorted(first), sorted(second)
-    if options.get("delete_empty_lines", False):
+    if options.delete_empty_lines:
         first, second = [p for p in first if p.strip()], [p for p in second if p.strip()]
-    ignore_case = options.get("ignore_case", False)
-    fuzzy = options.get("fuzzy_match", False)
-    if options.get("content_only", False) or options.get("ignore_blanks", True):
+    ignore_case = options.ignore_case
+    fuzzy = options.fuzzy_match
+    if options.content_only or options.ignore_blanks:
         text1, text2 = _squeezed(first, ignore_case), _squeezed(second, ignore_case)
-        if options.get("content_only", False) or fuzzy:
+        if options.content_only or fuzzy:
             return fuzz.ratio(text1, text2) / 100.0
         return float(text1 == text2)
     if len(first) != len(second):

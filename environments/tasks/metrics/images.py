@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from environments.tasks.metrics.options import ImageOptions
 from environments.tasks.registry import metric
 
 WINDOW = 7
@@ -46,8 +46,8 @@ def _grey(path: str) -> Image.Image | None:
         return None
 
 
-@metric("compare_images")
-def compare_images(result: str | None, expected: str | None, **options: Any) -> float:
+@metric("compare_images", ImageOptions)
+def compare_images(result: str | None, expected: str | None, *, options: ImageOptions) -> float:
     """SSIM of the two images in grey levels, both resized (Lanczos) to the smaller size.
 
     OSWorld picks "the smaller size" by comparing (width, height) tuples, so width decides; this
@@ -67,7 +67,7 @@ def compare_images(result: str | None, expected: str | None, **options: Any) -> 
         return 0.0
     first, second = (image.resize(size, Image.Resampling.LANCZOS) for image in (first, second))
     similarity = ssim(np.asarray(first), np.asarray(second))
-    base = options.get("reference_base_result")
+    base = options.reference_base_result
     if base is not None:
         similarity = (similarity - base) / (1 - base) if similarity >= base + 0.01 else 0.0
     return max(0.0, similarity)

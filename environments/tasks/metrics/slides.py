@@ -31,34 +31,10 @@ from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide
 from pptx.text.text import _Paragraph, _Run
 
+from environments.tasks.metrics.options import PptxOptions
 from environments.tasks.registry import metric
 
-OPTIONS: dict[str, Any] = {
-    "examine_number_of_slides": True,
-    "examine_shape": True,
-    "examine_text": True,
-    "examine_indent": True,
-    "examine_font_name": True,
-    "examine_font_size": True,
-    "examine_font_bold": True,
-    "examine_font_italic": True,
-    "examine_color_rgb": True,
-    "examine_font_underline": True,
-    "examine_strike_through": True,
-    "examine_alignment": True,
-    "examine_title_bottom_position": False,
-    "examine_table_bottom_position": False,
-    "examine_run_count": True,
-    "examine_right_position": False,
-    "examine_top_position": False,
-    "examine_shape_for_shift_size": False,
-    "examine_image_size": False,
-    "examine_modify_height": False,
-    "examine_bullets": True,
-    "examine_background_color": True,
-    "examine_note": True,
-    "approximately_tolerance": 0.005,
-}
+OPTIONS: dict[str, Any] = PptxOptions().model_dump()
 """OSWorld's options and their defaults."""
 IGNORED_OPTIONS = {"enable_debug"}
 """Options that only switch OSWorld's debug logging. Keys starting with "_" are task comments."""
@@ -364,10 +340,10 @@ class _Comparison:
         return all(_alignment(p1) == _alignment(p2) for p1, p2 in zip(paragraphs1, paragraphs2))
 
 
-@metric("compare_pptx_files")
-def compare_pptx_files(result: str | None, expected: str | None, **options: Any) -> float:
+@metric("compare_pptx_files", PptxOptions)
+def compare_pptx_files(result: str | None, expected: str | None, *, options: PptxOptions) -> float:
     """1 when the result presentation matches the expected one under OSWorld's checks (module doc)."""
-    settings = validate_options(options)
+    settings = validate_options(options.model_dump(exclude_unset=True))
     if not result or not expected:
         return 0.0
     try:

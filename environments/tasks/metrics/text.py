@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from environments.tasks.metrics.options import CsvOptions, TextFileOptions
 from environments.tasks.registry import metric
 
 
@@ -22,8 +23,8 @@ def _read_text(path: str | None) -> str | None:
         return None
 
 
-@metric("compare_text_file")
-def compare_text_file(result: str | None, expected: str | None, **options: Any) -> float:
+@metric("compare_text_file", TextFileOptions)
+def compare_text_file(result: str | None, expected: str | None, *, options: TextFileOptions) -> float:
     """1 when the two text files are equal.
 
     `ignore_blanks` turns tabs and newlines into spaces, strips and squeezes runs of whitespace;
@@ -32,9 +33,9 @@ def compare_text_file(result: str | None, expected: str | None, **options: Any) 
     actual, gold = _read_text(result), _read_text(expected)
     if actual is None or gold is None:
         return 0.0
-    if options.get("ignore_blanks", False):
+    if options.ignore_blanks:
         actual, gold = (re.sub(r"\s+", " ", re.sub(r"[\t\n]", " ", t).strip()) for t in (actual, gold))
-    if options.get("ignore_case", False):
+    if options.ignore_case:
         actual, gold = actual.lower(), gold.lower()
     return float(actual == gold)
 
@@ -105,8 +106,8 @@ def _found_in_result(expected: Any, actual: Any) -> bool:
     return False
 
 
-@metric("compare_csv")
-def compare_csv(result: str | None, expected: str | list[str] | None, **options: Any) -> float:
+@metric("compare_csv", CsvOptions)
+def compare_csv(result: str | None, expected: str | list[str] | None, *, options: CsvOptions) -> float:
     """1 when the CSV file's lines equal those of the expected file (or of any of a list of them).
 
     `strict` (default True) compares lines as they are; False strips each line first.
@@ -135,10 +136,10 @@ def read_lines(path: str | None) -> list[str] | None:
         return data.decode("latin-1").splitlines()
 
 
-def _normalize_lines(lines: list[str], options: dict[str, Any]) -> list[str]:
-    if not options.get("strict", True):
+def _normalize_lines(lines: list[str], options: CsvOptions) -> list[str]:
+    if not options.strict:
         lines = [line.strip() for line in lines]
-    if options.get("ignore_case", False):
+    if options.ignore_case:
         lines = [line.lower() for line in lines]
     return lines
 
