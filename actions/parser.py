@@ -1,8 +1,8 @@
-"""Kimi-VL reply → `Step`. Code is read with `ast` and mapped through a fixed call table.
+"""Kimi-VL reply → `Step`. Code is read with `ast` and mapped through the vocabulary table.
 
-Nothing in a reply is ever executed: each statement must be a call of a name in `CALLS`
-whose arguments are literals; anything else is a `ParseError` whose message can be fed
-back to the model.
+Nothing in a reply is ever executed: each statement must be a call of a name in
+`actions.vocabulary.CALLS` whose arguments are literals; anything else is a `ParseError`
+whose message can be fed back to the model.
 """
 
 from __future__ import annotations
@@ -15,20 +15,34 @@ from typing import Callable, Union
 
 from pydantic import ValidationError
 
-from actions.errors import ParseError
+from actions.errors import ParseError, first_error
 from actions.models import (
-    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo,
-    Point, Press, Scroll, Step, TypeText, Wait,
+    Action,
+    Click,
+    Done,
+    Drag,
+    Fail,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    MouseDown,
+    MouseUp,
+    MoveTo,
+    Point,
+    Press,
+    Scroll,
+    Step,
+    TypeText,
+    Wait,
 )
-from actions.reply import split_reply
+from actions.reply import ReplyParts, split_reply
+from actions.vocabulary import CALLS, DEFAULT_WAIT_SECONDS, IGNORED_KEYWORDS, VARIADIC_KEYS
 
 Literal_ = Union[int, float, str, bool, None, tuple]
 MAX_ABS_NUMBER = 1e7
 RELATIVE_LIMIT = 1.01
 """Both coordinates at most this (and not both integers) → a 0..1 fraction of the image."""
-DEFAULT_WAIT_SECONDS = 2.0
 _BUTTONS = {"left": "left", "right": "right", "middle": "middle", "primary": "left", "secondary": "right"}
-_BARE_NAMES = {"DONE": Done(), "FAIL": Fail(), "WAIT": Wait(seconds=DEFAULT_WAIT_SECONDS)}
 
 
 @dataclass(frozen=True)
@@ -132,55 +146,54 @@ def _sleep(a: Args) -> list[Action]:
     return [Wait(seconds=a.number("seconds", DEFAULT_WAIT_SECONDS))]
 
 
-_POINTER = ("x", "y")
-VARIADIC_KEYS = "*keys"
-"""A parameter list of just this takes every positional argument as a key (hotkey)."""
-# name → (parameter names in positional order, builder). Parameters that only shape the
-# motion (duration, interval, tween…) are accepted and ignored when they are literals.
-CALLS: dict[str, tuple[tuple[str, ...], Callable[[Args], list[Action]]]] = {
-    "pyautogui.click": (_POINTER + ("clicks", "interval", "button", "duration"), _click(None)),
-    "pyautogui.doubleClick": (_POINTER + ("interval", "button", "duration"), _click(2)),
-    "pyautogui.tripleClick": (_POINTER + ("interval", "button", "duration"), _click(3)),
-    "pyautogui.rightClick": (_POINTER + ("interval", "duration"), _click(1, "right")),
-    "pyautogui.middleClick": (_POINTER + ("interval", "duration"), _click(1, "middle")),
-    "pyautogui.moveTo": (_POINTER + ("duration",), lambda a: [MoveTo(at=a.point(required=True))]),
-    "pyautogui.dragTo": (
-        _POINTER + ("duration", "tween", "button"),
-        lambda a: [Drag(to=a.point(required=True), button=a.button())],
-    ),
-    "pyautogui.scroll": (("clicks",) + _POINTER, _scroll("dy")),
-    "pyautogui.vscroll": (("clicks",) + _POINTER, _scroll("dy")),
-    "pyautogui.hscroll": (("clicks",) + _POINTER, _scroll("dx")),
-    "pyautogui.write": (("message", "interval"), _write),
-    "pyautogui.typewrite": (("message", "interval"), _write),
-    "pyautogui.press": (
-        ("keys", "presses", "interval"),
-        lambda a: [Press(keys=a.keys("keys"), presses=a.whole("presses", 1))],
-    ),
-    "pyautogui.keyDown": (("key",), lambda a: [KeyDown(key=a.text("key"))]),
-    "pyautogui.keyUp": (("key",), lambda a: [KeyUp(key=a.text("key"))]),
-    "pyautogui.mouseDown": (_POINTER + ("button", "duration"), lambda a: [MouseDown(at=a.point(), button=a.button())]),
-    "pyautogui.mouseUp": (_POINTER + ("button", "duration"), lambda a: [MouseUp(at=a.point(), button=a.button())]),
-    "pyautogui.hotkey": ((VARIADIC_KEYS,), lambda a: [Hotkey(keys=a.keys("keys"))]),
-    "time.sleep": (("seconds",), _sleep),
-    "computer.wait": (("seconds",), _sleep),
-    "computer.terminate": (("status", "answer"), _terminate),
+Builder = Callable[[Args], list[Action]]
+# One builder per name of the vocabulary table (a test checks they match); the table says
+# which names are accepted and how their arguments bind.
+BUILDERS: dict[str, Builder] = {
+    "pyautogui.click": _click(None),
+    "pyautogui.doubleClick": _click(2),
+    "pyautogui.tripleClick": _click(3),
+    "pyautogui.rightClick": _click(1, "right"),
+    "pyautogui.middleClick": _click(1, "middle"),
+    "pyautogui.moveTo": lambda a: [MoveTo(at=a.point(required=True))],
+    "pyautogui.dragTo": lambda a: [Drag(to=a.point(required=True), button=a.button())],
+    "pyautogui.scroll": _scroll("dy"),
+    "pyautogui.vscroll": _scroll("dy"),
+    "pyautogui.hscroll": _scroll("dx"),
+    "pyautogui.write": _write,
+    "pyautogui.typewrite": _write,
+    "pyautogui.press": lambda a: [Press(keys=a.keys("keys"), presses=a.whole("presses", 1))],
+    "pyautogui.keyDown": lambda a: [KeyDown(key=a.text("key"))],
+    "pyautogui.keyUp": lambda a: [KeyUp(key=a.text("key"))],
+    "pyautogui.mouseDown": lambda a: [MouseDown(at=a.point(), button=a.button())],
+    "pyautogui.mouseUp": lambda a: [MouseUp(at=a.point(), button=a.button())],
+    "pyautogui.hotkey": lambda a: [Hotkey(keys=a.keys("keys"))],
+    "time.sleep": _sleep,
+    "computer.wait": _sleep,
+    "computer.terminate": _terminate,
+    "DONE": lambda a: [Done()],
+    "FAIL": lambda a: [Fail()],
+    "WAIT": _sleep,
 }
-_IGNORED_KEYWORDS = frozenset({"duration", "interval", "tween", "logScreenshot", "_pause", "mouseDownUp"})
+_ALLOWED = ", ".join(sorted(name for name, call in CALLS.items() if not call.bare))
 
 
 def parse_reply(text: str) -> Step:
     """Parse a Kimi-VL reply into a `Step`, or raise `ParseError` saying what is wrong."""
-    parts = split_reply(text)
+    return parse_parts(split_reply(text))
+
+
+def parse_parts(parts: ReplyParts) -> Step:
+    """The `Step` of a reply already split (its code read through the vocabulary table)."""
     actions = parse_code(parts.code)
     try:
         return Step(thought=parts.thought, intent=parts.intent, actions=tuple(actions))
     except ValidationError as err:
-        raise ParseError(_describe(err)) from None
+        raise ParseError(first_error(err)) from None
 
 
 def parse_code(code: str) -> list[Action]:
-    """Map each statement of `code` to actions through the fixed call table."""
+    """Map each statement of `code` to actions through the vocabulary table."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the model's escapes are not ours to print
@@ -202,19 +215,22 @@ def _statement(node: ast.stmt) -> list[Action]:
     if not isinstance(node, ast.Expr):
         raise ParseError(f"{where}: only calls such as pyautogui.click(x=0.5, y=0.5) are allowed, not {_kind(node)}")
     value = node.value
-    if isinstance(value, ast.Name) and value.id in _BARE_NAMES:
-        return [_BARE_NAMES[value.id]]
+    if isinstance(value, ast.Name) and value.id in CALLS and CALLS[value.id].bare:
+        return _build(value.id, Args(call=value.id, values={}), where)
     if not isinstance(value, ast.Call):
         raise ParseError(f"{where}: only calls such as pyautogui.click(x=0.5, y=0.5) are allowed, not {_kind(value)}")
     name = _dotted(value.func)
-    if name not in CALLS:
-        raise ParseError(f"{where}: {name or 'this call'} is not an allowed action; allowed: {', '.join(sorted(CALLS))}")
-    params, build = CALLS[name]
-    args = Args(call=name, values=_bind(name, params, value, where))
+    call = CALLS.get(name) if name is not None else None
+    if call is None or call.bare:
+        raise ParseError(f"{where}: {name or 'this call'} is not an allowed action; allowed: {_ALLOWED}")
+    return _build(name, Args(call=name, values=_bind(name, call.params, value, where)), where)
+
+
+def _build(name: str, args: Args, where: str) -> list[Action]:
     try:
-        return build(args)
+        return BUILDERS[name](args)
     except ValidationError as err:
-        raise ParseError(f"{where}: {name}: {_describe(err)}") from None
+        raise ParseError(f"{where}: {name}: {first_error(err)}") from None
     except ParseError as err:
         raise ParseError(f"{where}: {err}") from None
 
@@ -231,7 +247,7 @@ def _bind(name: str, params: tuple[str, ...], call: ast.Call, where: str) -> dic
     for keyword in call.keywords:
         if keyword.arg is None:
             raise ParseError(f"{where}: ** arguments are not allowed")
-        if keyword.arg not in params and keyword.arg not in _IGNORED_KEYWORDS:
+        if keyword.arg not in params and keyword.arg not in IGNORED_KEYWORDS:
             raise ParseError(f"{where}: {name} has no argument {keyword.arg!r}")
         if keyword.arg in values:
             raise ParseError(f"{where}: {name} got {keyword.arg!r} twice")
@@ -281,9 +297,3 @@ def _kind(node: ast.AST) -> str:
         ast.FunctionDef: "a function definition", ast.Name: "a variable",
     }.get(type(node), f"a {type(node).__name__} expression")
 
-
-def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message

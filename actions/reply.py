@@ -1,4 +1,4 @@
-"""Splitting a Kimi-VL reply into its thought, its one-sentence action and its code."""
+"""The Kimi-VL reply layout: split a reply into thought, one-sentence action and code, and compose one."""
 
 from __future__ import annotations
 
@@ -24,6 +24,21 @@ class ReplyParts:
     thought: str
     intent: str
     code: str
+
+
+def compose_reply(thought: str | None, intent: str, code: str, thinking_markers: bool = False) -> str:
+    """The reply `split_reply` reads back: the thought, `## Action:` and `## Code:` with a python block.
+
+    The thought goes between think markers (the thinking checkpoints' layout) or under
+    `## Thought:` (the instruct layout); None leaves it out, as the history does.
+    """
+    answer = f"## Action:\n{intent}\n\n## Code:\n```python\n{code}\n```"
+    if thought is None:
+        return answer
+    if thinking_markers:
+        opening, closing = THINK_MARKERS[0]
+        return f"{opening}{thought}{closing}{answer}"
+    return f"## Thought:\n{thought}\n\n{answer}"
 
 
 def split_reply(text: str) -> ReplyParts:

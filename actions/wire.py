@@ -8,7 +8,6 @@ from actions.coords import Frame, image_pixel, point_of
 from actions.models import Action, Step
 
 
-
 def action_to_wire(action: Action, frame: Frame) -> dict[str, Any]:
     """`{"type": …, "x": …, "y": …, …}` with the point resolved to pixels of `frame`'s image."""
     fields = action.model_dump(mode="json", exclude={"at", "to"})

@@ -3,7 +3,8 @@
 The source is generated from the typed action alone: every value is a validated number, a key
 from the key table, or text written with `repr`, so model text can never become code. Points
 must already be in `screen` space. pyautogui types `<` wrongly on those VMs; as the reference
-harness does, each `<` is sent as shift+comma.
+harness does, each `<` is sent as shift+comma. These are pyautogui's own calls, not the
+vocabulary the model writes (a test checks each one against pyautogui's source).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Typed actions back to the Kimi-VL reply the agent asks for, with relative coordinates.
 
-The code is generated from the typed actions (never copied from model text), in the call
-table `actions.parser` reads, so parsing an exported reply gives the recorded actions back.
-Points are written as fractions 0..1 of the image the model saw, the space the prompt asks
-for, whatever space the model originally answered in.
+The code is generated from the typed actions (never copied from model text), with calls of
+the vocabulary table (`actions.vocabulary`; a test checks every name written here), so
+parsing an exported reply gives the recorded actions back. Points are written as fractions
+0..1 of the image the model saw, the space the prompt asks for, whatever space the model
+originally answered in.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from actions.models import (
     TypeText,
     Wait,
 )
-from actions.parser import DEFAULT_WAIT_SECONDS
+from actions.reply import compose_reply
+from actions.vocabulary import DEFAULT_WAIT_SECONDS
 from prompts import Variant
 
 DECIMALS = 4
 """Digits of a relative coordinate: 1e-4 of a 3.2 MP image's side is under half a pixel."""
-THINK_OPEN, THINK_CLOSE = "◁think▷", "◁/think▷"
 
 
 def relative_point(action: Action, chain: PointChain | None, frame: Frame) -> tuple[float, float] | None:
@@ -94,10 +95,7 @@ def steps_code(actions: list[Action], chains: list[PointChain | None], frame: Fr
 
 def reply_text(variant: Variant, thought: str, intent: str, code: str) -> str:
     """A reply in the layout the agent's system prompt asks `variant` for."""
-    answer = f"## Action:\n{intent}\n\n## Code:\n```python\n{code}\n```"
-    if variant == "thinking":
-        return f"{THINK_OPEN}{thought}{THINK_CLOSE}{answer}"
-    return f"## Thought:\n{thought}\n\n{answer}"
+    return compose_reply(thought, intent, code, thinking_markers=variant == "thinking")
 
 
 def _terminate(status: str, answer: str | None) -> str:

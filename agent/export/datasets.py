@@ -33,16 +33,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from actions.models import Click
-from agent.backends.checkpoints import checkpoint_for
+from actions.models import Click, Step
 from agent.backends.chat import Message
-from agent.export.code import DECIMALS, relative_point, reply_text, steps_code
+from agent.backends.checkpoints import checkpoint_for
 from agent.episode.history import History, HistoryConfig
+from agent.export.code import DECIMALS, relative_point, reply_text, steps_code
 from agent.trajectory.store import EPISODE_FILE, Trajectory, read_trajectory
 from prompts import VARIANTS, Variant, agent_system_prompt, agent_task_text
 
 IMAGE_TOKEN = "<image>"
-VariantChoice = Literal["auto", "thinking", "instruct"]
+VariantChoice = Literal["auto", Variant]
 ExportFormat = Literal["sharegpt", "grounding"]
 ImagePath = Callable[[Path], str]
 
@@ -145,10 +145,11 @@ def sharegpt_samples(trajectory: Trajectory, variant: Variant, image_path: Image
         if not step.actions:
             break  # the agent stops at a step without actions: nothing can follow it
         history.observe(step.screenshot, (step.frame.image_width, step.frame.image_height), step.screenshot)
-        reply = reply_text(variant, step.thought, step.intent, steps_code(step.actions, step.coordinates, step.frame))
+        code = steps_code(step.actions, step.coordinates, step.frame)
+        reply = reply_text(variant, step.thought, step.intent, code)
         messages = [*history.messages(), Message(role="assistant", content=reply)]
         samples.append(_sample(messages, lambda name: image_path(trajectory.folder / name)))
-        history.answer(reply)
+        history.answer(Step(thought=step.thought, intent=step.intent, actions=tuple(step.actions)), code)
     return samples
 
 

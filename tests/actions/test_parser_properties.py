@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from actions import ActionError, Frame, ParseError, Step, parse_reply
 from actions.coords import point_of
-from actions.parser import CALLS
+from actions.vocabulary import CALLS
 from actions.wire import step_to_wire
 
 EXAMPLES = int(os.environ.get("KIMI_PROPERTY_EXAMPLES", "6000"))

@@ -30,8 +30,9 @@ from actions.models import (
     TypeText,
     Wait,
 )
-from actions.parser import CALLS, MAX_ABS_NUMBER, parse_code
+from actions.parser import MAX_ABS_NUMBER, parse_code
 from actions.reply import MAX_CODE_CHARS, MAX_REPLY_CHARS
+from actions.vocabulary import CALLS
 
 EXAMPLES = int(os.environ.get("KIMI_PROPERTY_EXAMPLES", "6000")) // 6
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
