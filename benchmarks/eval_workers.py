@@ -1,5 +1,5 @@
 """`kimi-agent eval` on the local suite with 1 and N workers, the model answering after a
-fixed latency (a REPLAY stand-in with `--latency`: no model is used).
+fixed latency (a SCRIPTED stand-in with `--latency`: no model is used).
 
     .venv/bin/python -m benchmarks.eval_workers [--workers 1 4] [--latency 2]
 

@@ -8,7 +8,7 @@ Starts a virtual desktop, runs the given server on it, then drives it with kimi-
 `eval --env osworld` on three tasks (solved → 1, unsolved → 0, infeasible with a final FAIL
 → 1). `--python-bin` goes first on the server's PATH: OSWorld's harness runs each action as
 `python -c ...`, so `python` there must have pyautogui, as on OSWorld's VMs. The model is a
-REPLAY stand-in (no model is used). Prints what it checked and exits 1 on any mismatch.
+SCRIPTED stand-in (no model is used). Prints what it checked and exits 1 on any mismatch.
 """
 
 from __future__ import annotations

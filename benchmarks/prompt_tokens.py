@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 
-from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
 from agent.backends.chat import ImagePart, ImageURL, Message, TextPart
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
 from agent.episode.history import History, history_reply
-from agent.episode.tokens import PromptCount, count_prompt, image_tokens, segments
+from agent.episode.policy import read_reply
+from agent.episode.tokens import PromptCount, count_prompt, segments
 from benchmarks.report import write_result
+from environments.patches import image_tokens
 from prompts import agent_system_prompt, agent_task_text
 
 SIZE = (1932, 1092)  # a 1920x1080 screenshot aligned to the 28-px grid
@@ -24,6 +26,7 @@ REPLY = (
     "◁think▷(reasoning)◁/think▷## Action:\nClick the Save button in the toolbar.\n\n## Code:\n"
     "```python\npyautogui.click(x=0.412, y=0.087)\n```"
 )
+STEP, CODE = read_reply(REPLY)
 
 
 def sliding_window(system: str, task: str, step: int, window: int = 3) -> list[Message]:
@@ -35,7 +38,7 @@ def sliding_window(system: str, task: str, step: int, window: int = 3) -> list[M
         else:
             messages.append(Message(role="user", content=(TextPart(text=f"(step {i} screenshot)"),)))
         if i < step:
-            messages.append(Message(role="assistant", content=history_reply(REPLY)))
+            messages.append(Message(role="assistant", content=history_reply(STEP, CODE)))
     return messages
 
 
@@ -61,7 +64,7 @@ def main() -> None:
         current = segments(history.messages(), history.image_sizes(), limit)
         ours.append(count_prompt(current, previous))
         previous = current
-        history.answer(REPLY)
+        history.answer(STEP, CODE)
         ref = segments(sliding_window(system, task, step), [SIZE] * min(3, step + 1), limit)
         reference.append(count_prompt(ref, previous_ref))
         previous_ref = ref

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 from actions.coords import to_screen
 from actions.executors.remote import to_pyautogui
 from agent.backends.base import Completion, Sampling
+from agent.backends.chat import Message
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for, default_sampling
 from agent.backends.scripted import ScriptedBackend
-from agent.backends.chat import Message
 from agent.episode.loop import Budget, run_episode
 from agent.episode.policy import Decision, KimiPolicy, PolicyConfig
 from agent.episode.run import make_perception

@@ -258,7 +258,7 @@ def main() -> None:
             print(f"{env:6s} N={workers:3d}: {row['steady_steps_per_s']:.2f} steps/s of ideal {row['ideal_steps_per_s']:.1f} "
                   f"({row['steady_fraction']:.0%}), score {row['mean_score']:.2f}, {row['errored']} errored, "
                   f"PSS/worker {row['worker_pss_mib_median']} MiB", flush=True)
-    print(f"\nmodel: replay stand-in answering after {LATENCY:g} s (a benchmark helper, no model)")
+    print(f"\nmodel: scripted stand-in answering after {LATENCY:g} s (a benchmark helper, no model)")
     head = (f"{'env':6s} {'N':>3s} {'ideal/s':>8s} {'steady/s':>9s} {'%ideal':>7s} {'e2e/s':>7s} {'step s':>7s} "
             f"{'score':>6s} {'err':>4s} {'PSS MiB':>8s} {'RSS MiB':>8s} {'1st step s':>10s}")
     print(head)

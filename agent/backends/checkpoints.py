@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from agent.backends.chat import IM_END, Sampling
+from prompts import Variant
 
 DEFAULT_CHECKPOINT = "moonshotai/Kimi-VL-A3B-Thinking-2506"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    variant: Literal["thinking", "instruct"]
+    variant: Variant
     max_patches: int
     """Image limit in 14-px patches before the processor scales an image down."""
     temperature: float

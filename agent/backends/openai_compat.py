@@ -22,12 +22,11 @@ from pydantic import BaseModel, ValidationError
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.backends.chat import Completion, Message, Sampling, Usage
-from environments.settings import number_from_env
+from environments.settings import MODEL_BACKOFF, MODEL_RETRIES, MODEL_TIMEOUT, number_from_env
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_BACKOFF = 4, 300.0, 1.0
-ENV_RETRIES, ENV_TIMEOUT, ENV_BACKOFF = "KIMI_AGENT_MODEL_RETRIES", "KIMI_AGENT_MODEL_TIMEOUT", "KIMI_AGENT_MODEL_BACKOFF"
 
 
 class _PromptDetails(BaseModel):
@@ -71,9 +70,9 @@ class OpenAICompatBackend:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.max_retries = int(max_retries if max_retries is not None else number_from_env(ENV_RETRIES, DEFAULT_RETRIES, int))
-        self.backoff = backoff if backoff is not None else number_from_env(ENV_BACKOFF, DEFAULT_BACKOFF, float)
-        timeout = timeout if timeout is not None else number_from_env(ENV_TIMEOUT, DEFAULT_TIMEOUT, float)
+        self.max_retries = int(max_retries if max_retries is not None else number_from_env(MODEL_RETRIES, DEFAULT_RETRIES, int))
+        self.backoff = backoff if backoff is not None else number_from_env(MODEL_BACKOFF, DEFAULT_BACKOFF, float)
+        timeout = timeout if timeout is not None else number_from_env(MODEL_TIMEOUT, DEFAULT_TIMEOUT, float)
         connect_timeout = min(connect_timeout, timeout)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
@@ -111,7 +110,7 @@ class OpenAICompatBackend:
                 if last:
                     raise BackendTimeout(
                         f"{url} did not answer within {self._client.timeout.read:g} s, {tries} tries "
-                        f"({type(err).__name__}); is the server overloaded? Raise {ENV_TIMEOUT} for long generations"
+                        f"({type(err).__name__}); is the server overloaded? Raise {MODEL_TIMEOUT} for long generations"
                     ) from err
                 self._sleep(attempt)
                 continue

@@ -35,8 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from agent.backends.base import ScriptExhausted
-from agent.backends.scripted import ScriptedBackend, SolutionBook, load_replies
 from agent.backends.chat import Sampling
+from agent.backends.scripted import ScriptedBackend, SolutionBook, load_replies
 
 MAX_BODY = 64 * 1024 * 1024
 FAULT = re.compile(r"^(ok|malformed|truncated|close|hang|length|[1-5][0-9][0-9])(?:x([0-9]+))?$")
@@ -222,7 +222,7 @@ def _user_text(messages: list) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="REPLAY stand-in for a Kimi-VL server: answers recorded replies; no model is used.")
+    parser = argparse.ArgumentParser(description="SCRIPTED stand-in for a Kimi-VL server: answers recorded replies; no model is used.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--script", type=Path, help="a JSON file {\"replies\": [...]}")
     source.add_argument("--trajectory", type=Path, help="a recorded episode folder")

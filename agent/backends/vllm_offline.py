@@ -6,8 +6,8 @@ import time
 from typing import Any, Sequence
 
 from agent.backends.base import BackendError
-from agent.backends.vllm_server import ServeConfig
 from agent.backends.chat import Completion, Message, Sampling, Usage
+from agent.backends.vllm_server import ServeConfig
 
 
 class VLLMOfflineBackend:

@@ -7,9 +7,14 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Literal
+from typing import Annotated, Literal
 
 import httpx
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent.backends.vllm_server import DEFAULT_PORT
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -115,3 +120,16 @@ def check_server(base_url: str) -> Check:
 def run_checks(base_url: str) -> list[Check]:
     """Every check, in the order a person would fix them."""
     return [check_display(), *check_x_tools(), check_tkinter(), check_gpu(), *check_packages(), check_server(base_url)]
+
+
+def doctor_command(
+    base_url: Annotated[str, typer.Option(help="Model server to probe.")] = f"http://127.0.0.1:{DEFAULT_PORT}/v1",
+) -> None:
+    """Check this machine for what `run` and `serve` need, and say exactly what to fix."""
+    marks = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+    checks = run_checks(base_url)
+    console = Console()
+    for check in checks:
+        fix = f"  [dim]→ {escape(check.fix)}[/dim]" if check.fix else ""
+        console.print(f"{marks[check.status]} {check.name:16s} {escape(check.detail)}{fix}", highlight=False)
+    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)

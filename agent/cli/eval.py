@@ -6,7 +6,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, get_args
 
 import typer
 from rich.console import Console
@@ -16,10 +16,14 @@ from rich.table import Table
 
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.evaluation.ray_executor import RayExecutorError, import_ray
-from agent.evaluation.dispatcher import SUMMARY_FILE, EvalOptions, RayOptions, Summary, TaskResult, run_eval
 from agent.cli.ground import grounding_eval
+from agent.cli.options import env_kind, parse_size
+from agent.evaluation.dispatcher import run_eval
+from agent.evaluation.options import EnvChoice, EvalOptions, RayOptions
+from agent.evaluation.ray_executor import RayExecutorError, import_ray
+from agent.evaluation.results import SUMMARY_FILE, Summary, TaskResult
 from agent.safety import PolicyError, load_policy
+from environments.kinds import VM_KINDS
 from environments.settings import SettingError
 from environments.tasks.load import TaskLoadError
 from environments.tasks.suite import SUITE_INDEX
@@ -71,8 +75,7 @@ def eval_command(
         raise typer.Exit(show_report(report, compare, out))
     if grounding is not None:
         grounding_eval(grounding, results / "grounding", base_url, model, api_key, concurrency, bbox_format, limit)
-    if env not in ("auto", "xvfb", "browser", "desktop", "osworld", "waa", "static"):
-        raise typer.BadParameter("use auto, xvfb, browser, desktop, osworld, waa or static", param_hint="--env")
+    env_kind(env, get_args(EnvChoice))
     urls = list(vm_url or [])
     vm_resources = [""] * len(urls)
     if vm_urls_file is not None:
@@ -94,12 +97,9 @@ def eval_command(
             raise typer.Exit(2) from None
         if not base_url:
             raise typer.BadParameter("--executor ray needs the model endpoint(s) every node can reach", param_hint="--base-url")
-    if env in ("osworld", "waa") and len(urls) < workers:
+    if env in VM_KINDS and len(urls) < workers:
         raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
-    try:
-        width, height = (int(n) for n in size.lower().split("x"))
-    except ValueError:
-        raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 1280x800", param_hint="--size") from None
+    screen = parse_size(size)
     ray_options = RayOptions(
         address=ray_address, cpus=actor_cpus, memory=_bytes(actor_memory) if actor_memory else None,
         resources=_resources(ray_resources) if ray_resources else (), vm_resources=tuple(vm_resources), requeue=requeue,
@@ -113,7 +113,7 @@ def eval_command(
             raise typer.BadParameter(str(err), param_hint="--policy") from None
     options = EvalOptions(
         tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_urls=tuple(base_url or ()), model=model,
-        api_key=api_key, max_steps=max_steps, size=(width, height), retries=retries, offline=offline,
+        api_key=api_key, max_steps=max_steps, size=screen, retries=retries, offline=offline,
         workers=workers, vm_urls=tuple(urls), vm_token=vm_token, temperature=temperature, max_tokens=max_tokens,
         executor="ray" if executor == "ray" else "local", ray=ray_options,
         policy=policy, max_repeats=max_repeats or None, max_unchanged=max_unchanged or None,

@@ -18,6 +18,7 @@ from rich.table import Table
 from actions.errors import ActionError
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
+from agent.backends.registry import BACKEND_NAMES, BackendName, BackendSpec, open_backend, open_openai
 from agent.grounding import (
     BBOX_FORMATS,
     BboxFormat,
@@ -38,7 +39,6 @@ from agent.grounding import (
     summarise,
     write_summary,
 )
-from agent.episode.run import open_backend
 from environments.screen import CaptureError, ScreenCapture, Screenshot
 
 console = Console()
@@ -60,16 +60,22 @@ def ground_command(
     temperature: Annotated[float | None, typer.Option(min=0.0, max=2.0, help="Sampling temperature (default 0: greedy, as grounding evaluations use).")] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Override the checkpoint's max_tokens.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    backend: Annotated[str, typer.Option(help="openai: an OpenAI-compatible server (--base-url, or the local vllm serve); vllm-offline: vllm.LLM in this process (needs the vllm extra and a GPU); scripted: answer with the first recorded reply of --script, no model.")] = "openai",
+    script: Annotated[Path | None, typer.Option(help="With --backend scripted: a script file {\"replies\": [...]} or a recorded episode folder.")] = None,
 ) -> None:
     """Ask Kimi-VL where an element is: one request with the grounding prompt; print the point.
 
     The image is resized and encoded as the agent does it; the point is printed in pixels of the ORIGINAL image (or screenshot) and as fractions of its size. An unusable reply prints the error and exits with status 2; nothing is ever clicked.
     """
+    if backend not in BACKEND_NAMES:
+        raise typer.BadParameter(f"use {', '.join(BACKEND_NAMES[:-1])} or {BACKEND_NAMES[-1]}", param_hint="--backend")
+    if (backend == "scripted") != (script is not None):
+        raise typer.BadParameter("--backend scripted plays back --script; give both or neither", param_hint="--script")
     shot, instruction = _target(target, screen, monitor)
+    spec = BackendSpec(cast(BackendName, backend), model, base_url, api_key, script, SERVE_LOG)
     try:
         with ExitStack() as stack:
-            backend = open_backend(stack, base_url, model, api_key, SERVE_LOG, _status)
-            completion, frame = ask(backend, grounding_sampling(model, temperature, max_tokens),
+            completion, frame = ask(open_backend(spec, stack, _status), grounding_sampling(model, temperature, max_tokens),
                                     grounding_perception(model), shot, instruction)
     except BackendError as err:
         console.print(f"[red]cannot ground: {escape(str(err))}[/red]", highlight=False)
@@ -175,7 +181,7 @@ def grounding_eval(
 
     try:
         with ExitStack() as stack:
-            backend = open_backend(stack, base_url, model, api_key, SERVE_LOG, _status)
+            backend = open_openai(stack, base_url, model, api_key, SERVE_LOG, _status)
             ask_one = partial(score, backend=backend, sampling=grounding_sampling(model),
                               perception=grounding_perception(model))
             with progress:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -15,10 +16,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from actions.describe import describe_action
 from actions.errors import ActionError
 from actions.keys import UnknownKeyError
+from agent.cli.options import env_kind, parse_size
 from agent.record.demonstration import RecordOptions, record_demonstration
-from agent.trajectory.describe import describe_action
 from agent.record.input_grouping import parse_hotkey
 from agent.replay.reenact import (
     OnDivergence,
@@ -30,9 +32,10 @@ from agent.replay.reenact import (
     replay,
     selected_steps,
 )
-from agent.episode.run import RunOptions, make_env
 from agent.replay.similarity import DEFAULT_THRESHOLD
-from environments.browser import BrowserStartError
+from environments.base import TaskOptions
+from environments.chromium import BrowserStartError
+from environments.kinds import AGENT_KINDS, VM_KINDS, EnvConfig, EnvKind, make_env
 from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.virtual_desktop import DesktopStartError
@@ -62,13 +65,12 @@ def replay_command(
 
     Before a step, the live screen is compared with the frame recorded before it; a step below --threshold has diverged. Actions are replayed as recorded, never re-grounded. Exit status: 0 every step matched and ran, 3 stopped at a divergence, 1 diverged steps were warned about or an action failed, 2 cannot start.
     """
-    if env not in ("desktop", "xvfb", "browser", "osworld", "waa"):
-        raise typer.BadParameter("use desktop, xvfb, browser, osworld or waa", param_hint="--env")
-    if env in ("osworld", "waa") and not vm_url:
+    kind = cast(EnvKind, env_kind(env, AGENT_KINDS))
+    if kind in VM_KINDS and not vm_url:
         raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
     if on_divergence not in ("stop", "warn"):
         raise typer.BadParameter("use stop or warn", param_hint="--on-divergence")
-    if env == "browser" and url is None:
+    if kind == "browser" and url is None:
         raise typer.BadParameter("--env browser needs the page to start from", param_hint="--url")
     options = ReplayOptions(threshold, cast(OnDivergence, on_divergence), speed, patience, from_step, to_step)
     try:
@@ -85,18 +87,18 @@ def replay_command(
             console.print(f"step {step.index + 1}: {escape(actions)}", highlight=False)
         return
     first = episode.steps[0].frame  # the recorded screen: its size and HiDPI scale, unless --size says otherwise
-    run_options = RunOptions(
-        instruction=episode.info.instruction, env=env, monitor=monitor, scale=first.scale,
-        size=_size(size) or (first.logical_width, first.logical_height), launch=tuple(launch or ()), url=url or "about:blank",
-        vm_url=vm_url, vm_token=vm_token,
+    config = EnvConfig(
+        kind, monitor=monitor, scale=first.scale,
+        size=parse_size(size) if size else (first.logical_width, first.logical_height),
+        launch=tuple(tuple(shlex.split(cmd)) for cmd in launch or ()), url=url or "about:blank", vm_url=vm_url, vm_token=vm_token,
     )
     try:
-        environment = make_env(run_options)
+        environment = make_env(config)
     except START_ERRORS as err:
         console.print(f"[red]cannot start the environment: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     try:
-        environment.reset(options={"instruction": episode.info.instruction})
+        environment.reset(options=TaskOptions(instruction=episode.info.instruction))
         report = replay(environment, episode, options, on_step=lambda s: console.print(_step_line(s, threshold), highlight=False))
     except ReplayError as err:
         console.print(f"[red]cannot replay: {escape(str(err))}[/red]", highlight=False)
@@ -109,16 +111,6 @@ def replay_command(
     console.print(replay_table(report, threshold))
     console.print(_verdict(report, threshold), highlight=False)
     raise typer.Exit(report.exit_status)
-
-
-def _size(size: str | None) -> tuple[int, int] | None:
-    if size is None:
-        return None
-    try:
-        width, height = (int(n) for n in size.lower().split("x"))
-    except ValueError:
-        raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 1280x800", param_hint="--size") from None
-    return width, height
 
 
 def _actions_text(result: StepReplay) -> str:

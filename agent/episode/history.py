@@ -8,14 +8,17 @@ fixed placeholder, so the prefix breaks only on those steps.
 A note for the model about its previous step (what the safety guard did with it) opens the
 next turn's user message, before that turn's screenshot: it is appended with the new turn,
 so it never changes what earlier requests already sent.
+
+A past reply is kept from its parsed `Step` and the code text the step was read from (the
+model's own bytes, so the history shows the model what it wrote); it is never re-parsed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actions.errors import ParseError
-from actions.reply import split_reply
+from actions.models import Step
+from actions.reply import compose_reply
 from agent.backends.chat import ImagePart, ImageURL, Message, Part, TextPart
 
 OMITTED = "(an earlier screenshot, omitted)"
@@ -61,9 +64,9 @@ class History:
         if len(self.turns) - self.first_kept > self.config.max_images:
             self.first_kept = len(self.turns) - self.config.keep_images
 
-    def answer(self, reply_text: str) -> None:
-        """Close the current turn with the model's accepted reply."""
-        self.turns[-1].reply = history_reply(reply_text)
+    def answer(self, step: Step, code: str) -> None:
+        """Close the current turn with the model's accepted step and the code it was read from."""
+        self.turns[-1].reply = history_reply(step, code)
 
     def messages(self, feedback: str | None = None, names: bool = False) -> list[Message]:
         """The request for the current turn; `feedback` asks the model to answer again.
@@ -90,10 +93,6 @@ class History:
         return [t.size for t in self.turns[self.first_kept:]]
 
 
-def history_reply(reply_text: str) -> str:
-    """What a past reply contributes to history: its action and code, without the thinking."""
-    try:
-        parts = split_reply(reply_text)
-    except ParseError:
-        return reply_text.strip()
-    return f"## Action:\n{parts.intent}\n\n## Code:\n```python\n{parts.code.strip()}\n```"
+def history_reply(step: Step, code: str) -> str:
+    """What a past step contributes to history: its intent and code, without the thinking."""
+    return compose_reply(None, step.intent, code.strip())

@@ -10,19 +10,18 @@ from actions.coords import Frame
 from actions.executors.local import FailSafeTriggered
 from actions.models import Action, Done, Fail
 from agent.backends.base import BackendError
-from agent.episode.policy import KimiPolicy
+from agent.episode.protocol import Observation, Policy
 from agent.safety.guards import EpisodeGuard, Guards, held_back
 from agent.trajectory.store import (
     ExecutionRecord,
     GuardEvent,
     Outcome,
-    RequestRecord,
     StepRecord,
     Timings,
     TokenRecord,
     TrajectoryWriter,
 )
-from environments.base import ExecutionResult
+from environments.base import ExecutionResult, TaskOptions
 from environments.encode import EncodedImage
 from environments.screen import Screenshot
 
@@ -35,7 +34,7 @@ class AgentEnv(Protocol):
     @property
     def last_screenshot(self) -> Screenshot: ...
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[object, dict]: ...
+    def reset(self, *, seed: int | None = None, options: TaskOptions | None = None) -> tuple[object, dict]: ...
 
     def perform(self, action: Action) -> ExecutionResult: ...
 
@@ -68,17 +67,17 @@ class EpisodeResult:
 
 def run_episode(
     env: AgentEnv,
-    policy: KimiPolicy,
+    policy: Policy,
     perception: Perception,
     writer: TrajectoryWriter,
     budget: Budget,
     on_step: Callable[[StepRecord], None] | None = None,
-    reset_options: dict | None = None,
+    reset_options: TaskOptions | None = None,
     guards: Guards | None = None,
 ) -> EpisodeResult:
     """Run until done/fail, a budget runs out, a guard stops it, an error, or Ctrl+C; the trajectory is finished in every case.
 
-    `reset_options` go to `env.reset` (e.g. {"task": ...} to run a task's setup first); an
+    `reset_options` go to `env.reset` (e.g. a task, to run its setup first); an
     exception from reset (a failed setup) ends the episode as an error and is re-raised.
     `guards` check every action before it is performed; by default the shipped policy with
     nobody to confirm (so `confirm` rules deny) and the default runaway limits.
@@ -88,7 +87,8 @@ def run_episode(
     guard = (guards or Guards()).episode()
     where = "environment"  # what an unexpected exception is blamed on: the env's reset, then the agent
     try:
-        _, info = env.reset(options={**(reset_options or {}), "instruction": policy.instruction})
+        options = (reset_options or TaskOptions()).model_copy(update={"instruction": policy.instruction})
+        _, info = env.reset(options=options)
         where = "agent"
         capture_seconds = _capture_seconds(info)
         for index in range(budget.max_steps):
@@ -140,7 +140,7 @@ def run_episode(
 
 def _one_step(
     env: AgentEnv,
-    policy: KimiPolicy,
+    policy: Policy,
     perception: Perception,
     writer: TrajectoryWriter,
     index: int,
@@ -153,7 +153,7 @@ def _one_step(
     image, frame = perception.encode(shot)
     encode_seconds = time.perf_counter() - t0
     name = writer.write_frame(index, image.data, image.extension)
-    decision = policy.decide(image.data_url, frame, name, guard.take_note())
+    decision = policy.decide(Observation(image.data_url, frame, name, guard.take_note()))
     execution = ExecutionRecord()
     env_error: str | None = None
     execute_seconds = settle_seconds = next_capture = 0.0
@@ -202,7 +202,7 @@ def _one_step(
         ended_at=time.time(),
         screenshot=name,
         frame=frame,
-        request=RequestRecord(model=policy.config.model, messages=decision.request, sampling=policy.config.sampling),
+        request=decision.request,
         response=decision.response,
         attempts=decision.attempts,
         thought=step.thought if step else "",

@@ -1,23 +1,22 @@
-"""The Kimi-VL policy: screenshot + history → request → reply → a checked `Step` in screen space."""
+"""`KimiPolicy`, the `Policy` for Kimi-VL checkpoints: screenshot + history → request → reply → a checked `Step` in screen space."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 from actions.coords import Frame, PointChain, to_screen
 from actions.errors import ActionError
 from actions.models import Action, Step
-from actions.parser import parse_reply
+from actions.parser import parse_parts
+from actions.reply import split_reply
 from agent.backends.base import Backend
-from agent.backends.chat import Completion, Message, Sampling
+from agent.backends.chat import Completion, Sampling
 from agent.episode.history import History, HistoryConfig
+from agent.episode.protocol import Decision, Observation
 from agent.episode.tokens import PromptCount, Segment, count_prompt, segments
-from agent.trajectory.store import Attempt
-from prompts import agent_system_prompt, agent_task_text, feedback_text
-
-Variant = Literal["thinking", "instruct"]
+from agent.trajectory.store import Attempt, RequestRecord
+from prompts import Variant, agent_system_prompt, agent_task_text, feedback_text
 
 
 @dataclass(frozen=True)
@@ -30,22 +29,6 @@ class PolicyConfig:
     max_attempts: int = 3
     """Replies asked for per step; every rejected one is fed back with the reason."""
     history: HistoryConfig = HistoryConfig()
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the policy decided for one screenshot, with everything needed to record it."""
-
-    step: Step | None
-    screen_actions: list[Action]
-    chains: list[PointChain | None]
-    response: Completion
-    attempts: list[Attempt]
-    request: list[Message]
-    tokens: PromptCount
-    model_seconds: float
-    parse_seconds: float
-    error: str | None = None
 
 
 @dataclass
@@ -65,14 +48,15 @@ class KimiPolicy:
             config=self.config.history,
         )
 
-    def decide(self, image_url: str, frame: Frame, name: str, note: str | None = None) -> Decision:
-        """Show the model the screenshot at `image_url` (of `frame`) and return its checked step.
+    def decide(self, observation: Observation) -> Decision:
+        """Show the model the observation's screenshot and return its checked step.
 
-        `note` (what the safety guard did with the previous step) is shown before the
-        screenshot. Raises `BackendError` when the model cannot be reached; a reply that
-        cannot be used is fed back up to `max_attempts` times, then reported in `Decision.error`.
+        The observation's note is shown before the screenshot. Raises `BackendError` when the
+        model cannot be reached; a reply that cannot be used is fed back up to `max_attempts`
+        times, then reported in `Decision.error`.
         """
-        self.history.observe(image_url, (frame.image_width, frame.image_height), name, note)
+        frame = observation.frame
+        self.history.observe(observation.image_url, (frame.image_width, frame.image_height), observation.name, observation.note)
         attempts: list[Attempt] = []
         model_seconds = parse_seconds = 0.0
         feedback: str | None = None
@@ -88,7 +72,8 @@ class KimiPolicy:
             model_seconds += time.perf_counter() - started
             started = time.perf_counter()
             try:
-                step, screen_actions, chains = self._check(completion, frame)
+                step, code = _checked(completion)
+                screen_actions, chains = resolve(step, frame)
             except ActionError as err:
                 parse_seconds += time.perf_counter() - started
                 attempts.append(Attempt(response=completion, error=str(err)))
@@ -96,7 +81,7 @@ class KimiPolicy:
                 continue
             parse_seconds += time.perf_counter() - started
             request = self._recorded(feedback)
-            self.history.answer(completion.text)
+            self.history.answer(step, code)
             return Decision(
                 step, screen_actions, chains, completion, attempts, request, tokens,
                 model_seconds, parse_seconds,
@@ -106,16 +91,28 @@ class KimiPolicy:
             model_seconds, parse_seconds, error=attempts[-1].error,
         )
 
-    def _recorded(self, feedback: str | None) -> list[Message]:
+    def _recorded(self, feedback: str | None) -> RequestRecord:
         """The last request as sent, images named by frame file instead of their bytes."""
-        return self.history.messages(feedback, names=True)
+        return RequestRecord(
+            model=self.config.model, messages=self.history.messages(feedback, names=True), sampling=self.config.sampling,
+        )
 
-    @staticmethod
-    def _check(completion: Completion, frame: Frame) -> tuple[Step, list[Action], list[PointChain | None]]:
-        if completion.cut_off:
-            raise ActionError(
-                "the reply was cut off at max_tokens before it finished; answer more briefly"
-            )
-        step = parse_reply(completion.text)
-        resolved = [to_screen(action, frame) for action in step.actions]
-        return step, [a for a, _ in resolved], [c for _, c in resolved]
+
+def read_reply(text: str) -> tuple[Step, str]:
+    """The reply split once: its `Step`, and the code text the actions were read from (for history)."""
+    parts = split_reply(text)
+    return parse_parts(parts), parts.code
+
+
+def resolve(step: Step, frame: Frame) -> tuple[list[Action], list[PointChain | None]]:
+    """Each action with its point resolved to `screen` space against `frame`, and the chain that got it there."""
+    resolved = [to_screen(action, frame) for action in step.actions]
+    return [a for a, _ in resolved], [c for _, c in resolved]
+
+
+def _checked(completion: Completion) -> tuple[Step, str]:
+    if completion.cut_off:
+        raise ActionError(
+            "the reply was cut off at max_tokens before it finished; answer more briefly"
+        )
+    return read_reply(completion.text)

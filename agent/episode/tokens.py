@@ -1,7 +1,8 @@
 """Prompt-token arithmetic for Kimi-VL requests (see KIMI_VL.md, "Images and coordinates").
 
-Image tokens follow the processor's rule exactly; text tokens are estimated (about four
-bytes a token) because the tokenizer ships with the checkpoint, not with this package.
+Image tokens follow the processor's rule exactly (`environments.patches`); text tokens are
+estimated (about four bytes a token) because the tokenizer ships with the checkpoint, not
+with this package.
 """
 
 from __future__ import annotations
@@ -12,27 +13,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from agent.backends.chat import ImagePart, Message
+from environments.patches import image_tokens
 
-PATCH = 14
-MERGED = 28
 TEMPLATE_TOKENS_PER_MESSAGE = 4
 IMAGE_MARKER_TOKENS = 4
 """<|media_start|>image<|media_content|> … <|media_end|> around the padded image tokens."""
-
-
-def model_image_size(width: int, height: int, max_patches: int) -> tuple[int, int]:
-    """The size the processor resizes an image to (never up) before padding to 28."""
-    patches = (width // PATCH) * (height // PATCH)
-    if patches <= max_patches:
-        return width, height
-    factor = math.sqrt(max_patches / patches)
-    return int(width * factor), int(height * factor)
-
-
-def image_tokens(width: int, height: int, max_patches: int) -> int:
-    """Language tokens one image costs: one per 28×28 merged patch after resize and padding."""
-    w, h = model_image_size(width, height, max_patches)
-    return math.ceil(w / MERGED) * math.ceil(h / MERGED)
 
 
 def text_tokens(text: str) -> int:

@@ -18,17 +18,20 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from agent.evaluation.dispatcher import EvalOptions, TaskResult, open_worker, task_folder
+from agent.evaluation.options import EvalOptions, WorkerSpec
+from agent.evaluation.results import TaskResult, task_folder
+from agent.evaluation.worker import open_worker
+from environments.kinds import VM_KINDS
 from environments.tasks.model import Task
 
 POLL_SECONDS = 0.5
 
 
-def _worker_main(options: EvalOptions, base_url: str, vm_url: str | None, tasks: Any, results: Any) -> None:
+def _worker_main(spec: WorkerSpec, tasks: Any, results: Any) -> None:
     # Stopped by the driver: unwind, so the worker's desktop or browser is closed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
-        worker = open_worker(stack, options, base_url, vm_url)
+        worker = open_worker(stack, spec)
         while (item := tasks.get()) is not None:
             task, folder = item
             results.put(("start", multiprocessing.current_process().name, task.id))
@@ -42,7 +45,7 @@ def run_pool(
     on_result: Callable[[TaskResult], None],
 ) -> None:
     """Run `tasks` on `options.workers` worker processes; `on_result` gets every task exactly once."""
-    kinds_need_vm = options.env in ("osworld", "waa")
+    kinds_need_vm = options.env in VM_KINDS
     if kinds_need_vm and len(options.vm_urls) < options.workers:
         raise ValueError(f"--workers {options.workers} needs as many VM URLs; got {len(options.vm_urls)}")
     context = multiprocessing.get_context("spawn")
@@ -56,7 +59,7 @@ def run_pool(
         """Start worker number `slot`: its VM, and its endpoint (the endpoints dealt round-robin)."""
         vm_url = options.vm_urls[slot] if kinds_need_vm else None
         base_url = options.base_urls[slot % len(options.base_urls)]
-        process = context.Process(target=_worker_main, args=(options, base_url, vm_url, task_queue, results), daemon=True)
+        process = context.Process(target=_worker_main, args=(options.worker_spec(base_url, vm_url), task_queue, results), daemon=True)
         process.start()
         workers[process.name] = (process, slot)
         task_queue.put(None)  # one stop sign per worker

@@ -26,8 +26,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from agent.evaluation.options import EvalOptions, WorkerSpec
+from agent.evaluation.results import TaskResult, task_folder
+from agent.evaluation.worker import open_worker
 from agent.trajectory.atomic import write_atomic
-from agent.evaluation.dispatcher import EvalOptions, TaskResult, open_worker, task_folder
+from environments.kinds import VM_KINDS
+from environments.settings import all_settings
 from environments.tasks.model import Task
 
 INSTALL_HINT = "pip install 'kimi-desktop-agent[ray]'"
@@ -71,14 +75,14 @@ def check_shared(marker: Path, token: str) -> None:
 class TaskActor:
     """A `TaskWorker` hosted in a Ray actor process, with its own environment and model client."""
 
-    def __init__(self, options: EvalOptions, base_url: str, vm_url: str | None, marker: str, token: str) -> None:
+    def __init__(self, spec: WorkerSpec, marker: str, token: str) -> None:
         import ray
 
         check_shared(Path(marker), token)
         node = ray.get_runtime_context().get_node_id()
-        self.where = f"ray actor pid {os.getpid()} on {socket.gethostname()} (node {node[:8]}, model {base_url})"
+        self.where = f"ray actor pid {os.getpid()} on {socket.gethostname()} (node {node[:8]}, model {spec.base_url})"
         self._stack = ExitStack()
-        self._worker = open_worker(self._stack, options, base_url, vm_url, self.where)
+        self._worker = open_worker(self._stack, spec, self.where)
 
     def location(self) -> str:
         return self.where
@@ -127,7 +131,7 @@ class _Driver:
         self.announced: set[str] = set()
         self.ever_started = False
         self.last_failure = ""
-        needs_vm = options.env in ("osworld", "waa")
+        needs_vm = options.env in VM_KINDS
         count = min(options.workers, len(tasks))
         if needs_vm and len(options.vm_urls) < count:
             raise RayExecutorError(f"--workers {count} on --env {options.env} needs as many VM URLs; got {len(options.vm_urls)}")
@@ -161,8 +165,8 @@ class _Driver:
             num_cpus=self.options.ray.cpus, memory=self.options.ray.memory, resources=custom,
             max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD",
             # Actors inherit their node's environment, not the driver's: pass on the agent's settings.
-            runtime_env={"env_vars": {k: v for k, v in os.environ.items() if k.startswith("KIMI_AGENT_")}},
-        ).remote(self.options, slot.base_url, slot.vm_url, str(self.marker), self.token)
+            runtime_env={"env_vars": all_settings()},
+        ).remote(self.options.worker_spec(slot.base_url, slot.vm_url), str(self.marker), self.token)
         slot.started = slot.busy = False
         self.waiting[slot.actor.location.remote()] = (slot, None)
 

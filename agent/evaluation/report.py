@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from agent.evaluation.dispatcher import ERROR_FILE, RESULT_FILE
+from agent.evaluation.results import ERROR_FILE, RESULT_FILE
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from actions.models import Action, Click, Point
 from actions.parser import parse_code, parse_reply
 from actions.reply import THINK_MARKERS
 from agent.backends.base import Backend
-from agent.backends.checkpoints import checkpoint_for, default_sampling
 from agent.backends.chat import Completion, ImagePart, ImageURL, Message, Sampling, TextPart
+from agent.backends.checkpoints import checkpoint_for, default_sampling
 from agent.episode.loop import Perception
 from agent.episode.run import make_perception
 from environments.screen import Monitor, Screenshot

@@ -25,12 +25,12 @@ from PIL import Image
 from pydantic import BaseModel, ValidationError, computed_field
 
 from actions.errors import ActionError
-from agent.trajectory.atomic import write_atomic
 from agent.backends.base import Backend, BackendError
 from agent.backends.chat import Sampling
+from agent.episode.loop import Perception
 from agent.grounding.dataset import Sample
 from agent.grounding.ground import ask, image_screenshot, read_answer
-from agent.episode.loop import Perception
+from agent.trajectory.atomic import write_atomic
 
 RESULTS_FILE, SUMMARY_FILE = "results.jsonl", "summary.json"
 Status = Literal["hit", "miss", "unparseable", "errored"]

@@ -27,6 +27,7 @@ from agent.record.input_grouping import (
     Wheel,
     normalize_key,
 )
+from agent.record.xtest import nudge_until
 from agent.trajectory.store import (
     EpisodeInfo,
     ExecutionRecord,
@@ -35,7 +36,6 @@ from agent.trajectory.store import (
     StepRecord,
     TrajectoryWriter,
 )
-from agent.record.xtest import nudge_until
 from environments.encode import encode_image
 from environments.screen import RawFrame, ScreenCapture, frame_for
 

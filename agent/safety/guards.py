@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from actions.describe import describe_action
 from actions.models import Action, Done, Fail
-from agent.trajectory.describe import describe_action
 from agent.safety.check import PolicyChecker, held_after
 from agent.safety.confirm import Confirmer
 from agent.safety.panic import PanicSignal

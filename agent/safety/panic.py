@@ -10,8 +10,8 @@ import threading
 from typing import Any, Self
 
 from actions.keys import UnknownKeyError
-from agent.safety.rules import parse_combo
 from agent.record.xtest import nudge_until
+from agent.safety.rules import parse_combo
 
 DEFAULT_PANIC_KEY = "ctrl+alt+shift+k"
 """Chosen to be unlikely in any application and typed by nobody by accident."""

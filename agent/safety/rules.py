@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from actions.errors import first_error
 from actions.keys import UnknownKeyError, canonical_key
 
 Verdict = Literal["allow", "confirm", "deny"]
@@ -161,9 +162,8 @@ def load_policy(path: Path) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise PolicyError(f"{path}: {where}: {first['msg']}; see agent/safety/default_policy.toml for the format") from None
+        problem = first_error(err, top="(top level)")
+        raise PolicyError(f"{path}: {problem}; see agent/safety/default_policy.toml for the format") from None
 
 
 def default_policy() -> Policy:

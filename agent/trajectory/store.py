@@ -21,9 +21,10 @@ from typing import Iterator, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from actions.coords import Frame, PointChain
+from actions.errors import first_error
 from actions.models import Action
-from agent.trajectory.atomic import write_atomic
 from agent.backends.chat import Completion, Message, Sampling
+from agent.trajectory.atomic import write_atomic
 
 TRAJECTORY_FILE = "trajectory.jsonl"
 EPISODE_FILE = "episode.json"
@@ -270,9 +271,8 @@ def read_trajectory(folder: Path) -> Trajectory:
     try:
         info = EpisodeInfo.model_validate_json(text)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the document"
-        raise TrajectoryReadError(f"{folder / EPISODE_FILE}: {where}: {first['msg']}") from None
+        problem = first_error(err, top="the document")
+        raise TrajectoryReadError(f"{folder / EPISODE_FILE}: {problem}") from None
     steps: list[StepRecord] = []
     torn = 0
     for line in _lines(folder / TRAJECTORY_FILE):

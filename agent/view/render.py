@@ -20,9 +20,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from actions.coords import PointChain
+from actions.describe import describe_action
 from actions.models import Action
 from agent.backends.chat import Message
-from agent.trajectory.describe import describe_action
 from agent.safety.guards import held_back, holds_back
 from agent.trajectory.store import GuardEvent, StepRecord, Timings, Trajectory
 from agent.view.overlay import (

@@ -6,12 +6,14 @@ import pytest
 
 from agent.backends.chat import ImagePart, TextPart
 from agent.episode.history import OMITTED, History, HistoryConfig, history_reply
+from agent.episode.policy import read_reply
 from agent.episode.tokens import count_prompt, segments
 
 REPLY = (
     "◁think▷long private reasoning◁/think▷## Action:\nClick OK.\n## Code:\n"
     "```python\npyautogui.click(x=0.5, y=0.5)\n```"
 )
+STEP, CODE = read_reply(REPLY)
 SIZE = (1920, 1080)
 THINKING_2506 = 16384
 
@@ -27,7 +29,7 @@ def _images(history: History) -> list[str]:
 
 
 def test_history_keeps_action_and_code_but_not_the_thinking() -> None:
-    text = history_reply(REPLY)
+    text = history_reply(STEP, CODE)
     assert "private reasoning" not in text
     assert text == "## Action:\nClick OK.\n\n## Code:\n```python\npyautogui.click(x=0.5, y=0.5)\n```"
 
@@ -35,7 +37,7 @@ def test_history_keeps_action_and_code_but_not_the_thinking() -> None:
 def test_messages_alternate_and_carry_the_task_first() -> None:
     h = History(system="S", task="T")
     h.observe("img:0", SIZE, "frames/0000.png")
-    h.answer(REPLY)
+    h.answer(STEP, CODE)
     h.observe("img:1", SIZE, "frames/0001.png")
     messages = h.messages()
     assert [m.role for m in messages] == ["system", "user", "assistant", "user"]
@@ -50,7 +52,7 @@ def test_old_screenshots_are_dropped_in_blocks() -> None:
     for i in range(9):
         h.observe(f"img:{i}", SIZE)
         seen.append(len(_images(h)))
-        h.answer(REPLY)
+        h.answer(STEP, CODE)
     assert seen == [1, 2, 3, 4, 2, 3, 4, 2, 3]
     assert _images(h) == ["img:6", "img:7", "img:8"]
     omitted = [p for m in h.messages() if not isinstance(m.content, str) for p in m.content if p == TextPart(text=OMITTED)]
@@ -66,7 +68,7 @@ def test_new_tokens_per_step_stay_near_one_screenshot() -> None:
         current = segments(h.messages(), h.image_sizes(), THINKING_2506)
         new.append(count_prompt(current, previous).new)
         previous = current
-        h.answer(REPLY)
+        h.answer(STEP, CODE)
     steady = new[1:]
     assert sum(steady) / len(steady) <= 3500
     assert sum(1 for n in steady if n > 2691 + 200) <= len(steady) // 4

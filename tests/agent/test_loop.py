@@ -9,8 +9,8 @@ from PIL import Image
 
 from actions.models import Action
 from agent.backends.base import BackendUnavailable
-from agent.backends.scripted import ScriptedBackend
 from agent.backends.chat import Sampling
+from agent.backends.scripted import ScriptedBackend
 from agent.episode.loop import INTERRUPTED, Budget, run_episode
 from agent.episode.policy import KimiPolicy, PolicyConfig
 from agent.episode.run import make_perception

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.backends.chat import ImagePart, ImageURL, Message, TextPart
-from agent.episode.tokens import count_prompt, image_tokens, model_image_size, segments, text_tokens
+from agent.episode.tokens import count_prompt, segments, text_tokens
+from environments.patches import image_tokens, model_image_size
 
 THINKING_2506 = 16384
 INSTRUCT = 4096

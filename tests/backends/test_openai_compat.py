@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
-from agent.backends.openai_compat import OpenAICompatBackend, is_serving
 from agent.backends.chat import ImagePart, ImageURL, Message, Sampling, TextPart
+from agent.backends.openai_compat import OpenAICompatBackend, is_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from agent.backends.base import BackendResponseError, ScriptExhausted
+from agent.backends.chat import Message, Sampling
 from agent.backends.openai_compat import OpenAICompatBackend, is_serving
 from agent.backends.scripted import ScriptedBackend, load_replies
-from agent.backends.chat import Message, Sampling
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end runs: a real virtual X desktop and a REPLAY stand-in model server.
+"""Fixtures for end-to-end runs: a real virtual X desktop and a SCRIPTED stand-in model server.
 
 The model server here is a replay of scripted Kimi-VL-format replies (no model is used);
 everything else is real: HTTP, the parser, pyautogui on Xvfb, the trajectory on disk.

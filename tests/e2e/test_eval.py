@@ -1,5 +1,5 @@
 """`kimi-agent eval` over the shipped local suite, end to end: real Xvfb desktops with real
-terminals and Mousepad, real Chromium pages, real HTTP to a REPLAY stand-in (recorded Kimi-VL
+terminals and Mousepad, real Chromium pages, real HTTP to a SCRIPTED stand-in (recorded Kimi-VL
 replies; no model), and OSWorld's evaluators. Solved runs score 1, unsolved runs 0."""
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_errored_tasks_stay_in_the_denominator(solutions: StandIn, tmp_path: Pat
     tasks.mkdir(parents=True)
     shutil.copy(SUITE / "examples" / "os" / "terminal-arithmetic.json", tasks)
     broken = json.loads((SUITE / "examples" / "os" / "terminal-make-folders.json").read_text())
-    broken["config"] = [{"type": "execute", "parameters": {}}]  # an empty command: setup fails
+    broken["config"] = [{"type": "execute", "parameters": {}}]  # no command: the step's parameters are refused
     (tasks / "terminal-make-folders.json").write_text(json.dumps(broken))
     unknown = dict(broken, id="needs-login", config=[{"type": "login", "parameters": {}}])
     (tasks / "needs-login.json").write_text(json.dumps(unknown))
@@ -121,7 +121,7 @@ def test_errored_tasks_stay_in_the_denominator(solutions: StandIn, tmp_path: Pat
     assert (summary["scheduled"], summary["finished"], summary["errored"]) == (4, 1, 3)
     assert summary["mean_score"] == 0.25
     errors = {t["task_id"]: t["error"] for t in summary["tasks"] if t["status"] == "errored"}
-    assert "empty command" in errors["terminal-make-folders"]
+    assert "task 'terminal-make-folders': setup step 1 (execute) failed: field 'command'" in errors["terminal-make-folders"]
     assert "'login' is not implemented" in errors["needs-login"]
     assert "not loadable" in errors["unreadable"]
     assert (results / "os" / "terminal-make-folders" / "error.txt").exists()

@@ -1,5 +1,5 @@
 """`kimi-agent eval` beyond one worker: parallel workers, killing and resuming, reports, and
-importing results of OSWorld's own harness. The model is a REPLAY stand-in (no model)."""
+importing results of OSWorld's own harness. The model is a SCRIPTED stand-in (no model)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ stand-in server answering scripted Kimi-VL-format replies, and a task whose effe
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -124,3 +126,46 @@ def test_killing_a_run_never_corrupts_its_trajectory(desktop, replay_server, tmp
             assert trajectory.frame_path(step).stat().st_size > 0
         steps_seen += len(trajectory.steps)
     assert steps_seen > 0, "no run got far enough to record a step: the kill points prove nothing"
+
+
+def test_the_scripted_backend_runs_a_task_on_a_managed_xvfb_desktop(tmp_path: Path) -> None:
+    """`--backend scripted --script FILE`: the replies are played back in this process, no server."""
+    note = tmp_path / "note.txt"
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"replies": [
+        reply("Focus the terminal.", "pyautogui.click(x=0.15, y=0.15)"),
+        reply("Write the note.", f"pyautogui.write(\"echo 'scripted' > {note}\")\npyautogui.press('enter')"),
+        reply("Done.", 'computer.terminate(status="success", answer="written")'),
+    ]}), encoding="utf-8")
+    record = tmp_path / "rec"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "XAUTHORITY")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--env", "xvfb", "--size", "1280x800",
+         "--launch", "xterm -geometry 80x24+0+0", "--backend", "scripted", "--script", str(script),
+         "--record", str(record), "--max-steps", "5", "--no-panic-key", "write the note"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert note.read_text().strip() == "scripted"
+    assert "outcome: done" in proc.stdout and "answer: written" in proc.stdout
+    [folder] = list(record.iterdir())
+    trajectory = read_trajectory(folder)
+    assert trajectory.info.outcome == "done" and len(trajectory.steps) == 3
+    first = trajectory.steps[0]
+    assert first.coordinates[0].screen == (192, 120) and first.execution.executed == 1
+    assert trajectory.steps[1].tokens.shared_prefix > 0
+
+
+def test_the_offline_backend_without_vllm_is_a_one_line_error(tmp_path: Path) -> None:
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--env", "xvfb", "--backend", "vllm-offline",
+         "--record", str(tmp_path / "rec"), "--no-panic-key", "anything"],
+        env={**os.environ, "COLUMNS": "200"}, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1 and "pip install" in lines[0] and "vllm" in lines[0], proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "rec").exists()  # it failed before any desktop or recording was made

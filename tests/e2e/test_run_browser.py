@@ -1,5 +1,5 @@
 """`kimi-agent run --env browser` end to end: a page the test serves, real Chromium through
-Playwright, real HTTP to a REPLAY stand-in model server; the page reports what was typed."""
+Playwright, real HTTP to a SCRIPTED stand-in model server; the page reports what was typed."""
 
 from __future__ import annotations
 

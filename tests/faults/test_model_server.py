@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
-from agent.backends.openai_compat import OpenAICompatBackend
 from agent.backends.chat import Message, Sampling, TextPart
+from agent.backends.openai_compat import OpenAICompatBackend
 from agent.trajectory.store import read_trajectory
 from environments.settings import SettingError
 from environments.tasks.suite import SOLUTIONS, SUITE

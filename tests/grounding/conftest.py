@@ -1,4 +1,4 @@
-"""Real scenes for the grounding tests, and the REPLAY stand-in model server.
+"""Real scenes for the grounding tests, and the SCRIPTED stand-in model server.
 
 `desktop_scene`: a virtual X desktop with xterm windows (each a solid colour) and Mousepad,
 its screenshot, and each window's box from `xwininfo` (checked against the colours in the
@@ -125,7 +125,7 @@ WEB_TARGETS = {"settings": ("#save", "#cancel", "#gear"), "mail": ("#search", "#
 def web_scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
     from playwright.sync_api import sync_playwright
 
-    from environments.browser import CHROMIUM_ARGS, chromium_path
+    from environments.chromium import CHROMIUM_ARGS, chromium_path
 
     folder = tmp_path_factory.mktemp("web_scene")
     images: dict[str, Path] = {}

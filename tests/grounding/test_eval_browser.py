@@ -1,5 +1,5 @@
 """`eval --grounding` on a ScreenSpot-Pro-layout dataset of real Chromium page screenshots,
-answered over HTTP by a REPLAY stand-in (no model). The screenshots are larger than the
+answered over HTTP by a SCRIPTED stand-in (no model). The screenshots are larger than the
 Instruct checkpoint's image limit, so points come back from a scaled-down image."""
 
 from __future__ import annotations

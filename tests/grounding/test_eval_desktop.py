@@ -1,5 +1,5 @@
 """`eval --grounding` on a ScreenSpot-V2-layout dataset of real virtual-desktop screenshots,
-answered over HTTP by a REPLAY stand-in (no model): exact accuracy, breakdowns, resume."""
+answered over HTTP by a SCRIPTED stand-in (no model): exact accuracy, breakdowns, resume."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`kimi-agent ground` end to end: a screenshot file (with --out drawing) and --screen on a live
-virtual desktop, answered over HTTP by a REPLAY stand-in (no model)."""
+virtual desktop, answered over HTTP by a SCRIPTED stand-in (no model)."""
 
 from __future__ import annotations
 

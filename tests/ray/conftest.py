@@ -1,5 +1,5 @@
 """A real two-node Ray cluster on this machine (a head and one worker node, each a `ray start
---block` process group of its own, in a private temp dir), and REPLAY stand-ins for the model."""
+--block` process group of its own, in a private temp dir), and SCRIPTED stand-ins for the model."""
 
 from __future__ import annotations
 

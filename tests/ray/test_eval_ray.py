@@ -1,6 +1,6 @@
 """`kimi-agent eval --executor ray` on a real two-node Ray cluster on loopback: the local suite on
 several actors (real Xvfb desktops, Chromium, LibreOffice), an actor killed mid-task, resume, and
-the same scores as local workers. The model is a REPLAY stand-in (recorded solutions; no model)."""
+the same scores as local workers. The model is a SCRIPTED stand-in (recorded solutions; no model)."""
 
 from __future__ import annotations
 

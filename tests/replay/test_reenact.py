@@ -14,7 +14,14 @@ from PIL import Image, ImageDraw
 from actions.coords import Frame, to_screen
 from actions.models import Action, Click, Done, Point, Press, TypeText, Wait
 from agent.backends.chat import Completion, Sampling
-from agent.replay.reenact import ReplayError, ReplayOptions, load_episode, replay, replayable_actions, selected_steps
+from agent.replay.reenact import (
+    ReplayError,
+    ReplayOptions,
+    load_episode,
+    replay,
+    replayable_actions,
+    selected_steps,
+)
 from agent.trajectory.store import (
     EpisodeInfo,
     ExecutionRecord,

@@ -1,6 +1,6 @@
 """`replay` and `record` end to end on real Xvfb desktops with a real xterm.
 
-An episode recorded by `kimi-agent run` (answered by the REPLAY stand-in model server, no
+An episode recorded by `kimi-agent run` (answered by the SCRIPTED stand-in model server, no
 model) and a demonstration recorded from synthetic xdotool input are each replayed on a
 FRESH desktop, and the file the episode wrote must appear again; a replay against a changed
 screen must stop at its first step and say why.

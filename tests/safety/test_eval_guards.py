@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from actions.models import Hotkey, TypeText
-from agent.evaluation.dispatcher import EvalOptions, eval_guards
+from agent.evaluation.options import EvalOptions
+from agent.evaluation.worker import eval_guards
 from agent.safety.check import PolicyChecker
 
 
 def verdicts(options: EvalOptions, kind: str, *actions) -> list[str]:
-    return [c.verdict for c in PolicyChecker(eval_guards(options, kind).policy).check_step(list(actions))]
+    return [c.verdict for c in PolicyChecker(eval_guards(options.guards, kind).policy).check_step(list(actions))]
 
 
 @pytest.mark.parametrize("kind", ["xvfb", "browser", "osworld", "waa"])
@@ -25,7 +26,7 @@ def test_sandboxes_allow_what_benchmark_tasks_type_but_never_session_keys(kind: 
 
 def test_a_real_desktop_gets_the_default_policy_whose_confirm_rules_refuse_in_eval() -> None:
     options = EvalOptions(tasks=Path("t"))
-    guards = eval_guards(options, "desktop")
+    guards = eval_guards(options.guards, "desktop")
     assert verdicts(options, "desktop", TypeText(text="sudo reboot\n")) == ["confirm"]
     assert guards.confirm.ask("perform it?") == "nobody"  # so that confirm is a refusal
 
@@ -37,7 +38,7 @@ def test_a_policy_file_replaces_both_shipped_policies(tmp_path: Path) -> None:
     for kind in ("xvfb", "desktop"):
         assert verdicts(options, kind, TypeText(text="hello")) == ["deny"]
         assert verdicts(options, kind, Hotkey(keys=("ctrl", "alt", "delete"))) == ["allow"]
-    runaway = eval_guards(options, "xvfb").runaway
+    runaway = eval_guards(options.guards, "xvfb").runaway
     assert (runaway.max_repeats, runaway.max_unchanged, runaway.on_runaway) == (None, 2, "stop")
 
 

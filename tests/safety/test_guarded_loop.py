@@ -9,8 +9,8 @@ from pathlib import Path
 
 from actions.executors.local import FailSafeTriggered
 from actions.models import Action, Click, Hotkey, Point, TypeText
-from agent.backends.scripted import ScriptedBackend
 from agent.backends.chat import Message, Sampling, TextPart
+from agent.backends.scripted import ScriptedBackend
 from agent.episode.loop import Budget, run_episode
 from agent.episode.policy import KimiPolicy, PolicyConfig
 from agent.episode.run import make_perception

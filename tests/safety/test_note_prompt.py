@@ -9,6 +9,7 @@ import pytest
 
 from agent.backends.chat import TextPart
 from agent.episode.history import History
+from agent.episode.policy import read_reply
 from prompts import guard_note_text
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "prompts" / "guard_note.txt"
@@ -33,12 +34,12 @@ def test_a_note_opens_the_next_turn_and_only_appends_to_the_request() -> None:
     history = History(system="sys", task="task")
     history.observe("img:0", (10, 10), "f0")
     before = history.messages()
-    history.answer("## Action:\nclick\n\n## Code:\n```python\npyautogui.click(1, 1)\n```")
+    history.answer(*read_reply("## Action:\nclick\n\n## Code:\n```python\npyautogui.click(1, 1)\n```"))
     history.observe("img:1", (10, 10), "f1", note="the note")
     after = history.messages()
     assert after[: len(before)] == before
     last = after[-1].content
     assert [type(p).__name__ for p in last] == ["TextPart", "ImagePart"] and last[0] == TextPart(text="the note")
-    history.answer("x")
+    history.answer(*read_reply("```python\npyautogui.press('x')\n```"))
     history.observe("img:2", (10, 10), "f2")
     assert history.messages()[: len(after)] == after  # the note stays where it was, later turns append

@@ -1,4 +1,4 @@
-"""`kimi-agent run` with its guards, end to end: a real X display, real HTTP to a REPLAY stand-in
+"""`kimi-agent run` with its guards, end to end: a real X display, real HTTP to a SCRIPTED stand-in
 server (scripted replies, no model), the real executor; the run is stopped from outside."""
 
 from __future__ import annotations

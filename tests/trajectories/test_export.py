@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from actions.coords import point_of, to_image_pixels
 from actions.models import Click
 from actions.parser import parse_reply
-from agent.export.code import action_code, reply_text
 from agent.episode.history import OMITTED
+from agent.export.code import action_code, reply_text
 from agent.trajectory.store import StepRecord, Trajectory
 from prompts import agent_system_prompt, agent_task_text
 from tests.trajectories.helpers import cli

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from agent.trajectory.schema import main, schema_path, schema_text, trajectory_schema
 from agent.trajectory.store import (
     EPISODE_FILE,
     FORMAT_VERSION,
@@ -19,7 +20,6 @@ from agent.trajectory.store import (
     TrajectoryWriter,
     read_trajectory,
 )
-from agent.trajectory.schema import main, schema_path, schema_text, trajectory_schema
 from tests.agent.write_forever import record
 from tests.trajectories.helpers import cli
 

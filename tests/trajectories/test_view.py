@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from agent.trajectory.store import Trajectory
 from agent.view import render_html
-from environments.browser import CHROMIUM_ARGS, chromium_path
+from environments.chromium import CHROMIUM_ARGS, chromium_path
 from tests.trajectories.conftest import HOSTILE
 from tests.trajectories.helpers import cli
 

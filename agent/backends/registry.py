@@ -1,0 +1,82 @@
+"""Backends chosen by name: `openai` (default), `vllm-offline` and the `scripted` stand-in."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal, get_args
+
+from actions.errors import first_error
+from agent.backends.base import Backend, BackendError
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT
+from agent.backends.openai_compat import OpenAICompatBackend, is_serving
+from agent.backends.scripted import ScriptedBackend
+from agent.backends.vllm_offline import VLLMOfflineBackend
+from agent.backends.vllm_server import ServeConfig, VLLMServer
+
+BackendName = Literal["openai", "vllm-offline", "scripted"]
+BACKEND_NAMES: tuple[BackendName, ...] = get_args(BackendName)
+DEFAULT_SERVE_LOG = Path("recordings/vllm-serve.log")
+Status = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """Which backend to open and what it needs; small and picklable, so a worker process can be sent one."""
+
+    name: BackendName = "openai"
+    model: str = DEFAULT_CHECKPOINT
+    base_url: str | None = None
+    """`openai`: the endpoint; None: the local `vllm serve`, started if nothing answers."""
+    api_key: str | None = None
+    script: Path | None = None
+    """`scripted`: a script file {"replies": [...]} or a recorded episode folder."""
+    serve_log: Path = DEFAULT_SERVE_LOG
+
+
+def open_backend(spec: BackendSpec, stack: ExitStack, on_status: Status = lambda _: None) -> Backend:
+    """The backend `spec` names, closed (and any server it started stopped) with `stack`."""
+    return _OPENERS[spec.name](spec, stack, on_status)
+
+
+def open_openai(
+    stack: ExitStack, base_url: str | None, model: str, api_key: str | None, serve_log: Path, on_status: Status,
+) -> OpenAICompatBackend:
+    """A client for `base_url`; with None, the local `vllm serve` (started, and stopped with `stack`, if not running)."""
+    if base_url is None:
+        serve = ServeConfig(checkpoint=model)
+        base_url = serve.base_url
+        if not is_serving(base_url):
+            on_status(f"nothing answers at {base_url}: starting vllm serve {model} (log: {serve_log})")
+            server = stack.enter_context(VLLMServer(serve, serve_log))
+            stack.callback(server.stop)
+    backend = OpenAICompatBackend(base_url, model, api_key=api_key)
+    stack.callback(backend.close)
+    return backend
+
+
+def _openai(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:
+    return open_openai(stack, spec.base_url, spec.model, spec.api_key, spec.serve_log, on_status)
+
+
+def _vllm_offline(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:
+    # vLLM itself is imported on construction: without it, a BackendError naming what to install.
+    return VLLMOfflineBackend(ServeConfig(checkpoint=spec.model))
+
+
+def _scripted(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:
+    if spec.script is None:
+        raise BackendError("the scripted backend plays back recorded replies: give --script with a script file or an episode folder")
+    try:
+        backend = ScriptedBackend.from_path(spec.script)
+    except (OSError, ValueError) as err:  # missing file, bad JSON, wrong shape, unreadable episode folder
+        raise BackendError(f"cannot read the script {spec.script}: {first_error(err)}") from None
+    return backend
+
+
+_OPENERS: dict[BackendName, Callable[[BackendSpec, ExitStack, Status], Backend]] = {
+    "openai": _openai,
+    "vllm-offline": _vllm_offline,
+    "scripted": _scripted,
+}

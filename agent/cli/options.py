@@ -1,0 +1,24 @@
+"""Option values every command reads the same way: a screen size, an environment kind."""
+
+from __future__ import annotations
+
+import typer
+
+from environments.kinds import EnvConfigError, check_kind
+
+
+def parse_size(text: str, example: str = "1280x800", hint: str = "--size") -> tuple[int, int]:
+    """WIDTHxHEIGHT as two positive whole numbers, or a usage error showing `example`."""
+    try:
+        width, height = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"use WIDTHxHEIGHT, e.g. {example}", param_hint=hint) from None
+    return width, height
+
+
+def env_kind(name: str, allowed: tuple[str, ...]) -> str:
+    """`--env NAME` if it is one of `allowed`, else a usage error listing them."""
+    try:
+        return check_kind(name, allowed)
+    except EnvConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="--env") from None

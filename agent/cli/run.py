@@ -1,0 +1,129 @@
+"""`kimi-agent run`: one episode on a desktop, a browser page or a VM, printed step by step."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional, cast
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from actions.errors import ActionError
+from agent.backends.base import BackendError
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT
+from agent.backends.registry import BACKEND_NAMES, BackendName
+from agent.cli.options import env_kind, parse_size
+from agent.episode.loop import EpisodeResult
+from agent.episode.run import DEFAULT_RECORDINGS, RunOptions, run_instruction
+from agent.safety import DEFAULT_PANIC_KEY, PanicKeyError, PolicyError
+from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
+from agent.trajectory.describe import describe_step
+from agent.trajectory.store import StepRecord
+from environments.chromium import BrowserStartError
+from environments.kinds import AGENT_KINDS, VM_KINDS, EnvConfig, EnvKind
+from environments.remote.client import VMError
+from environments.screen import CaptureError
+from environments.settings import SettingError
+from environments.virtual_desktop import DesktopStartError
+
+console = Console()
+
+
+def _print_step(record: StepRecord) -> None:
+    console.print(describe_step(record), highlight=False)
+    for event in record.guard:
+        answer = f" (answer: {event.answer})" if event.answer else ""
+        colour = "yellow" if event.verdict in ("confirm", "warn") else "red"
+        console.print(f"  [{colour}]guard {event.kind}: {event.verdict}{answer}[/{colour}] {escape(event.reason)}", highlight=False)
+
+
+def _print_summary(result: EpisodeResult) -> None:
+    parts = ("capture", "encode", "model", "parse", "execute", "settle")
+    steps = max(len(result.steps), 1)
+    times = "  ".join(f"{p} {result.total(p) / steps * 1000:.0f}ms" for p in parts)
+    colour = "green" if result.outcome == "done" else "red"
+    console.print(f"[{colour}]outcome: {result.outcome}[/{colour}] after {len(result.steps)} step(s)", highlight=False)
+    if result.answer:
+        console.print(f"answer: {escape(result.answer)}", highlight=False)
+    if result.error:
+        console.print(f"[red]error: {escape(result.error)}[/red]", highlight=False)
+    console.print(f"per step: {times}", highlight=False)
+    console.print(f"trajectory: {escape(result.folder)}", highlight=False)
+
+
+def run_command(
+    instruction: Annotated[str, typer.Argument(help="What the agent should do, in plain words.")],
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop; browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url).")] = "desktop",
+    vm_url: Annotated[Optional[str], typer.Option(help="VM server speaking OSWorld's protocol, e.g. http://192.168.1.5:5000 (--env osworld/waa).")] = None,
+    vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on port 8000.")] = None,
+    model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
+    api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
+    backend: Annotated[str, typer.Option(help="openai: an OpenAI-compatible server (--base-url, or the local vllm serve); vllm-offline: vllm.LLM in this process (needs the vllm extra and a GPU); scripted: play back recorded replies (--script), no model.")] = "openai",
+    script: Annotated[Optional[Path], typer.Option(help="With --backend scripted: a script file {\"replies\": [...]} or a recorded episode folder, answered in order.")] = None,
+    max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many steps.")] = 30,
+    max_seconds: Annotated[Optional[float], typer.Option(min=1, help="Stop after this much wall-clock time.")] = None,
+    record: Annotated[Path, typer.Option(help="Folder for trajectories (one sub-folder per episode).")] = DEFAULT_RECORDINGS,
+    monitor: Annotated[int, typer.Option(min=0, help="Monitor to capture and act on (1 = primary, 0 = all).")] = 1,
+    scale: Annotated[float, typer.Option(min=0.5, max=8, help="HiDPI scale: physical pixels per logical point (the browser's device scale factor).")] = 1.0,
+    size: Annotated[str, typer.Option(help="Screen size of the xvfb desktop or the browser viewport (CSS px), WIDTHxHEIGHT.")] = "1920x1080",
+    url: Annotated[str, typer.Option(help="Page the browser opens first (--env browser).")] = "about:blank",
+    launch: Annotated[Optional[list[str]], typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
+    image_format: Annotated[str, typer.Option(help="jpeg (fast, default) or png (lossless) or webp.")] = "jpeg",
+    resize: Annotated[bool, typer.Option(help="Resize screenshots to multiples of 28 px (Kimi-VL's patch grid).")] = True,
+    temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
+    policy: Annotated[Optional[Path], typer.Option(help="Action policy (TOML) replacing the shipped one, which denies session-ending keys, asks before destructive shell commands and allows 300 actions.", rich_help_panel="Safety")] = None,
+    confirm: Annotated[str, typer.Option(help="Ask at the terminal before actions: never (actions the policy marks confirm are refused), risky (only those), always (every action). Without a terminal on stdin nobody is asked and those actions are refused (always then refuses to start).", rich_help_panel="Safety")] = "risky",
+    panic_key: Annotated[str, typer.Option(help="Global key combination on the X display the agent acts on (desktop, xvfb) that stops the run before its next action.", rich_help_panel="Safety")] = DEFAULT_PANIC_KEY,
+    no_panic_key: Annotated[bool, typer.Option("--no-panic-key", help="Do not listen for the panic key.", rich_help_panel="Safety")] = False,
+    max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_REPEATS,
+    max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_UNCHANGED,
+    on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first (a repeated step is not performed), stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
+) -> None:
+    """Run INSTRUCTION on a desktop with Kimi-VL until it is done, fails, or a budget runs out.
+
+    Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Every action is checked against the action policy first; a denied one is not performed and the model is told why. Exits 0 when the model reports success.
+    """
+    kind = cast(EnvKind, env_kind(env, AGENT_KINDS))
+    if kind in VM_KINDS and not vm_url:
+        raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
+    if image_format not in ("jpeg", "png", "webp"):
+        raise typer.BadParameter("use jpeg, png or webp", param_hint="--image-format")
+    screen = parse_size(size, "1920x1080")
+    if confirm not in ("never", "risky", "always"):
+        raise typer.BadParameter("use never, risky or always", param_hint="--confirm")
+    if confirm == "always" and not sys.stdin.isatty():
+        raise typer.BadParameter("always needs a person at a terminal, and stdin is not one; use risky or never", param_hint="--confirm")
+    if on_runaway not in ("intervene", "stop"):
+        raise typer.BadParameter("use intervene or stop", param_hint="--on-runaway")
+    for value, hint in ((max_repeats, "--max-repeats"), (max_unchanged, "--max-unchanged")):
+        if value == 1:
+            raise typer.BadParameter("use 2 or more, or 0 to turn the check off", param_hint=hint)
+    if backend not in BACKEND_NAMES:
+        raise typer.BadParameter(f"use {', '.join(BACKEND_NAMES[:-1])} or {BACKEND_NAMES[-1]}", param_hint="--backend")
+    if (backend == "scripted") != (script is not None):
+        raise typer.BadParameter("--backend scripted plays back --script; give both or neither", param_hint="--script")
+    options = RunOptions(
+        instruction=instruction, base_url=base_url, model=model, api_key=api_key,
+        backend=cast(BackendName, backend), script=script,
+        env=EnvConfig(
+            kind, size=screen, scale=scale, monitor=monitor, launch=tuple(tuple(shlex.split(cmd)) for cmd in launch or ()),
+            url=url, vm_url=vm_url, vm_token=vm_token,
+        ),
+        max_steps=max_steps, max_seconds=max_seconds, record=record, image_format=image_format, resize=resize,
+        temperature=temperature, max_tokens=max_tokens,
+        policy=policy, confirm=confirm, panic_key=None if no_panic_key else panic_key,
+        max_repeats=max_repeats or None, max_unchanged=max_unchanged or None, on_runaway=on_runaway,
+    )
+    try:
+        result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
+    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError,
+            SettingError) as err:
+        console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    _print_summary(result)
+    raise typer.Exit(0 if result.outcome == "done" else 1)

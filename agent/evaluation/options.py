@@ -1,0 +1,112 @@
+"""What an `eval` run is asked to do (`EvalOptions`), and the small part of it each worker receives (`WorkerSpec`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agent.safety import RunawayMode
+from environments.kinds import EnvConfig, EnvKind
+
+EnvChoice = Literal["auto", "xvfb", "browser", "desktop", "osworld", "waa", "static"]
+"""`--env`: a kind, or `auto` (each task's own `env` field)."""
+Executor = Literal["local", "ray"]
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The guards an evaluation episode runs under (see `agent.evaluation.worker.eval_guards`)."""
+
+    policy: Path | None = None
+    max_repeats: int | None = None
+    max_unchanged: int | None = None
+    on_runaway: RunawayMode = "intervene"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One worker's settings: its model endpoint, its environments' settings, budget and guards."""
+
+    base_url: str
+    model: str
+    api_key: str | None
+    temperature: float | None
+    max_tokens: int | None
+    env: EnvChoice
+    size: tuple[int, int]
+    vm_url: str | None
+    vm_token: str | None
+    max_steps: int
+    retries: int
+    offline: bool
+    guards: GuardSettings
+
+    def env_config(self, kind: EnvKind) -> EnvConfig:
+        """The settings of this worker's environment of `kind` (chosen per task with `--env auto`)."""
+        return EnvConfig(kind, size=self.size, vm_url=self.vm_url, vm_token=self.vm_token)
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the Ray actors run and what each one reserves (`--executor ray`)."""
+
+    address: str | None = None
+    """A running cluster (`ray start --head`); None: RAY_ADDRESS, else the last cluster `ray start`ed on
+    this machine, else a one-machine cluster for this run."""
+    cpus: float = 1.0
+    memory: int | None = None
+    """Bytes of memory each actor reserves (Ray places by it; it is not a limit)."""
+    resources: tuple[tuple[str, float], ...] = ()
+    """Custom resources every actor asks for, e.g. (("display", 1),) against `ray start --resources`."""
+    vm_resources: tuple[str, ...] = ()
+    """Beside each VM URL, a custom resource (or "") its actor asks one unit of: pins it to the VM's node."""
+    requeue: int = 1
+    """Times a task whose actor (or node) died is run again before it counts as errored."""
+    start_timeout: float = 300.0
+    """Seconds to wait while no actor is up (at the start, or after every actor died) before giving up."""
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    tasks: Path
+    examples: Path | None = None
+    results: Path = Path("results")
+    env: EnvChoice = "auto"
+    base_urls: tuple[str, ...] = ()
+    """OpenAI-compatible endpoints, dealt round-robin to workers; none: use or start `vllm serve`."""
+    model: str = "moonshotai/Kimi-VL-A3B-Thinking-2506"
+    api_key: str | None = None
+    max_steps: int = 15
+    size: tuple[int, int] = (1280, 800)
+    retries: int = 1
+    offline: bool = False
+    serve_log: Path = Path("recordings/vllm-serve.log")
+    temperature: float | None = None
+    max_tokens: int | None = None
+    workers: int = 1
+    vm_urls: tuple[str, ...] = ()
+    """One VM server per worker for --env osworld/waa."""
+    vm_token: str | None = None
+    executor: Executor = "local"
+    ray: RayOptions = RayOptions()
+    policy: Path | None = None
+    """Action policy file; None: the sandbox policy, or the default policy on --env desktop."""
+    max_repeats: int | None = None
+    max_unchanged: int | None = None
+    """Runaway limits (None: off, the default in eval: an intervention changes what the model
+    sees and does, and scores must stay comparable with other harnesses)."""
+    on_runaway: RunawayMode = "intervene"
+
+    @property
+    def guards(self) -> GuardSettings:
+        return GuardSettings(self.policy, self.max_repeats, self.max_unchanged, self.on_runaway)
+
+    def worker_spec(self, base_url: str, vm_url: str | None) -> WorkerSpec:
+        """What one worker needs (and only that): sent to every worker process and Ray actor."""
+        return WorkerSpec(
+            base_url=base_url, model=self.model, api_key=self.api_key, temperature=self.temperature,
+            max_tokens=self.max_tokens, env=self.env,
+            size=self.size, vm_url=vm_url, vm_token=self.vm_token,
+            max_steps=self.max_steps, retries=self.retries, offline=self.offline, guards=self.guards,
+        )
