@@ -17,6 +17,19 @@ class CoordinateError(ActionError):
     """A point that is not a finite location on (or just at the edge of) the screen."""
 
 
+class ExecutionError(ActionError):
+    """An action that could not be performed; the message says why."""
+
+
+class FailSafeTriggered(RuntimeError):
+    """pyautogui's corner fail-safe fired: the pointer is in a screen corner (on a person's desktop,
+    the way to stop the run; the agent's own clicks are clamped there too, which this cannot tell apart).
+
+    Not an `ActionError`: the environment must not report it as one failed action; it ends
+    the episode (the loop records it as stopped).
+    """
+
+
 def first_error(err: Exception, top: str = "") -> str:
     """One line for a user or the model: `loc.path: msg` of a pydantic error's first problem.
 

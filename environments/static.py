@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw
 
-from actions.executors.base import ExecutionError
+from actions.errors import ExecutionError
 from actions.models import (
     Action,
     Click,

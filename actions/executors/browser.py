@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from actions.coords import point_of
-from actions.executors.base import ExecutionError
+from actions.errors import ExecutionError
 from actions.models import (
     Action,
     Click,

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from actions.coords import point_of
-from actions.executors.base import ExecutionError
+from actions.errors import ExecutionError, FailSafeTriggered
 from actions.models import (
     Action,
     Click,
@@ -43,15 +43,6 @@ REPEAT_GAP_SECONDS = 0.02
 arrive with the same timestamp, which toolkits such as LibreOffice's read as auto-repeat and drop."""
 DRAG_SECONDS = 0.1
 """Drags move over this long: apps ignore a press and release with no motion between."""
-
-
-class FailSafeTriggered(RuntimeError):
-    """pyautogui's corner fail-safe fired: the pointer is in a screen corner (on a person's desktop,
-    the way to stop the run; the agent's own clicks are clamped there too, which this cannot tell apart).
-
-    Not an `ActionError`: the environment must not report it as one failed action; it ends
-    the episode (the loop records it as stopped).
-    """
 
 
 def _pyautogui(fail_safe: bool) -> Any:

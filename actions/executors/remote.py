@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from actions.coords import point_of
-from actions.executors.base import ExecutionError
+from actions.errors import ExecutionError
 from actions.models import (
     Action,
     Click,

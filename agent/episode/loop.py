@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from actions.coords import Frame
-from actions.executors.local import FailSafeTriggered
+from actions.errors import FailSafeTriggered
 from actions.models import Action, Done, Fail
 from agent.backends.base import BackendError
 from agent.episode.protocol import Observation, Policy

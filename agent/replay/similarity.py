@@ -12,7 +12,7 @@ blocks and cost a few thousandths of the score, however strongly they differ; a 
 window, program or page changes many blocks. Area averaging removes JPEG noise and
 sub-pixel text differences before anything is compared.
 
-Measured on 1280×800 Xvfb desktops (tests/replay/test_similarity_measured.py reproduces it,
+Measured on 1280×800 Xvfb desktops (tests/agent/replay/test_similarity_measured.py reproduces it,
 `-s` prints it): a live capture against the recorded frame (28-px resize + JPEG q95) of
 another desktop.
 

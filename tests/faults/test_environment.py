@@ -19,8 +19,8 @@ from environments.settle import SettleConfig
 from environments.tasks.machine import LocalMachine
 from environments.tasks.suite import SOLUTIONS, SUITE
 from environments.virtual_desktop import VirtualDesktop
+from tests.environments.remote.conftest import VM
 from tests.faults.conftest import DONE, ROOT, descendants, kill_descendant, moves, reply
-from tests.remote.conftest import VM
 
 
 def kimi_agent_eval(base_url: str, results: Path, tasks: Path) -> subprocess.Popen:
@@ -29,6 +29,14 @@ def kimi_agent_eval(base_url: str, results: Path, tasks: Path) -> subprocess.Pop
          "--tasks", str(tasks), "--retries", "1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def finish(process: subprocess.Popen, timeout: float = 300) -> str:
@@ -97,24 +105,27 @@ def test_a_stopped_application_costs_a_step_no_more_than_the_settle_cap(model_se
     os.kill(xterm, signal.SIGSTOP)
     try:
         out = finish(process, timeout=120)
+        survived = alive(xterm)
     finally:
-        if os.path.exists(f"/proc/{xterm}"):
+        if alive(xterm):
             os.kill(xterm, signal.SIGCONT)
     assert process.returncode == 0, out
     [folder] = list(record.iterdir())
     steps = read_trajectory(folder).steps
     assert len(steps) == 4
     assert max(s.timings.settle for s in steps) <= SettleConfig().max_seconds + 0.5
-    assert not any(name == "xterm" for _, name in descendants(os.getpid()))  # stopped with the desktop
+    assert not survived  # the stopped xterm was killed with the run's desktop
 
 
 def test_a_setup_command_that_never_ends_is_stopped_at_its_timeout(tmp_path: Path) -> None:
     machine = LocalMachine(tmp_path / "home", tmp_path / "cache", (800, 600))
+    # Other tests' desktops may still run a `sleep` of their own: only new ones count.
+    earlier = {pid for pid, name in descendants(os.getpid()) if name == "sleep"}
     started = time.monotonic()
     result = machine.execute(["sh", "-c", "sleep 600 & sleep 600"], timeout=1.0)
     assert time.monotonic() - started < 5
     assert result.returncode == -1 and "timed out after 1 s" in result.error
-    assert not [name for _, name in descendants(os.getpid()) if name == "sleep"]  # the whole group is gone
+    assert not [pid for pid, name in descendants(os.getpid()) if name == "sleep" and pid not in earlier]  # the whole group is gone
 
 
 # --- our VM server ----------------------------------------------------------------------------
@@ -197,8 +208,8 @@ def test_a_vm_whose_display_dies_ends_the_episode_with_the_cause(vm: VM, model_s
 
 @pytest.mark.desktop
 def test_eval_reconnects_to_a_vm_that_answered_500_and_the_other_tasks_are_unaffected(vm: VM, model_server, tmp_path: Path) -> None:
-    from tests.remote.test_osworld_env import reply as vm_reply
-    from tests.remote.test_osworld_env import write_task
+    from tests.environments.remote.test_osworld_env import reply as vm_reply
+    from tests.environments.remote.test_osworld_env import write_task
 
     root = vm.root
     for task_id in ("first", "victim", "last"):
