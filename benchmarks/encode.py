@@ -9,6 +9,7 @@ and writes benchmarks/results/encode.json.
 
 from __future__ import annotations
 
+import argparse
 import io
 import statistics
 import time
@@ -61,6 +62,7 @@ def desktop_screenshot() -> tuple[Image.Image, dict[str, float]]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     image, capture = desktop_screenshot()
     reference = np.asarray(image, dtype=np.float64)
     rows = {}
