@@ -11,9 +11,10 @@ from actions.errors import first_error
 from agent.backends.base import Backend, BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
 from agent.backends.openai_compat import OpenAICompatBackend, is_serving
-from agent.backends.scripted import ScriptedBackend
+from agent.backends.scripted import ScriptedBackend, SolutionBook
 from agent.backends.vllm_offline import VLLMOfflineBackend
 from agent.backends.vllm_server import ServeConfig, VLLMServer
+from agent.trajectory.store import EPISODE_FILE
 
 BackendName = Literal["openai", "vllm-offline", "scripted"]
 BACKEND_NAMES: tuple[BackendName, ...] = get_args(BackendName)
@@ -31,7 +32,8 @@ class BackendSpec:
     """`openai`: the endpoint; None: the local `vllm serve`, started if nothing answers."""
     api_key: str | None = None
     script: Path | None = None
-    """`scripted`: a script file {"replies": [...]} or a recorded episode folder."""
+    """`scripted`: a script file {"replies": [...]}, a recorded episode folder, or a folder of
+    per-task solutions (script files that name the instruction they answer)."""
     serve_log: Path = DEFAULT_SERVE_LOG
 
 
@@ -69,6 +71,8 @@ def _scripted(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend
     if spec.script is None:
         raise BackendError("the scripted backend plays back recorded replies: give --script with a script file or an episode folder")
     try:
+        if spec.script.is_dir() and not (spec.script / EPISODE_FILE).exists():
+            return SolutionBook.from_folder(spec.script)
         backend = ScriptedBackend.from_path(spec.script)
     except (OSError, ValueError) as err:  # missing file, bad JSON, wrong shape, unreadable episode folder
         raise BackendError(f"cannot read the script {spec.script}: {first_error(err)}") from None

@@ -17,7 +17,7 @@ from rich.table import Table
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
 from agent.cli.ground import grounding_eval
-from agent.cli.options import env_kind, parse_size
+from agent.cli.options import backend_name, env_kind, parse_size
 from agent.evaluation.dispatcher import run_eval
 from agent.evaluation.options import EnvChoice, EvalOptions, RayOptions
 from agent.evaluation.ray_executor import RayExecutorError, import_ray
@@ -50,6 +50,8 @@ def eval_command(
     max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off, the default in eval, so scores stay comparable; `run` uses 3).", rich_help_panel="Safety")] = 0,
     max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off, the default in eval; `run` uses 6).", rich_help_panel="Safety")] = 0,
     on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first, stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
+    backend: Annotated[str, typer.Option(help="openai: an OpenAI-compatible server (--base-url, or the local vllm serve); vllm-offline: vllm.LLM in the worker (needs the vllm extra and a GPU; --workers 1); scripted: recorded replies (--script), no model.")] = "openai",
+    script: Annotated[Optional[Path], typer.Option(help="With --backend scripted: a folder of per-task solutions (script files that name their instruction), a script file or an episode folder.")] = None,
     base_url: Annotated[Optional[list[str]], typer.Option(help="OpenAI-compatible endpoint (repeat: dealt round-robin to workers). Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
@@ -89,13 +91,17 @@ def eval_command(
                 vm_resources.append(rest[0] if rest else "")
     if executor not in ("local", "ray"):
         raise typer.BadParameter("use local or ray", param_hint="--executor")
+    name = backend_name(backend, script)
+    if name == "vllm-offline" and (workers > 1 or executor == "ray"):
+        raise typer.BadParameter("vllm-offline loads the model in each worker: use --workers 1 on the local executor, or "
+                                 "serve the model once (kimi-agent serve) and give its --base-url", param_hint="--backend")
     if executor == "ray":
         try:
             import_ray()
         except RayExecutorError as err:
             console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
             raise typer.Exit(2) from None
-        if not base_url:
+        if name == "openai" and not base_url:
             raise typer.BadParameter("--executor ray needs the model endpoint(s) every node can reach", param_hint="--base-url")
     if env in VM_KINDS and len(urls) < workers:
         raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
@@ -113,6 +119,7 @@ def eval_command(
             raise typer.BadParameter(str(err), param_hint="--policy") from None
     options = EvalOptions(
         tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_urls=tuple(base_url or ()), model=model,
+        backend=name, script=script,
         api_key=api_key, max_steps=max_steps, size=screen, retries=retries, offline=offline,
         workers=workers, vm_urls=tuple(urls), vm_token=vm_token, temperature=temperature, max_tokens=max_tokens,
         executor="ray" if executor == "ray" else "local", ray=ray_options,

@@ -18,7 +18,8 @@ from rich.table import Table
 from actions.errors import ActionError
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.backends.registry import BACKEND_NAMES, BackendName, BackendSpec, open_backend, open_openai
+from agent.backends.registry import BackendSpec, open_backend, open_openai
+from agent.cli.options import backend_name
 from agent.grounding import (
     BBOX_FORMATS,
     BboxFormat,
@@ -67,12 +68,9 @@ def ground_command(
 
     The image is resized and encoded as the agent does it; the point is printed in pixels of the ORIGINAL image (or screenshot) and as fractions of its size. An unusable reply prints the error and exits with status 2; nothing is ever clicked.
     """
-    if backend not in BACKEND_NAMES:
-        raise typer.BadParameter(f"use {', '.join(BACKEND_NAMES[:-1])} or {BACKEND_NAMES[-1]}", param_hint="--backend")
-    if (backend == "scripted") != (script is not None):
-        raise typer.BadParameter("--backend scripted plays back --script; give both or neither", param_hint="--script")
+    name = backend_name(backend, script)
     shot, instruction = _target(target, screen, monitor)
-    spec = BackendSpec(cast(BackendName, backend), model, base_url, api_key, script, SERVE_LOG)
+    spec = BackendSpec(name, model, base_url, api_key, script, SERVE_LOG)
     try:
         with ExitStack() as stack:
             completion, frame = ask(open_backend(spec, stack, _status), grounding_sampling(model, temperature, max_tokens),

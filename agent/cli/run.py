@@ -14,8 +14,7 @@ from rich.markup import escape
 from actions.errors import ActionError
 from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.backends.registry import BACKEND_NAMES, BackendName
-from agent.cli.options import env_kind, parse_size
+from agent.cli.options import backend_name, env_kind, parse_size
 from agent.episode.loop import EpisodeResult
 from agent.episode.run import DEFAULT_RECORDINGS, RunOptions, run_instruction
 from agent.safety import DEFAULT_PANIC_KEY, PanicKeyError, PolicyError
@@ -103,13 +102,10 @@ def run_command(
     for value, hint in ((max_repeats, "--max-repeats"), (max_unchanged, "--max-unchanged")):
         if value == 1:
             raise typer.BadParameter("use 2 or more, or 0 to turn the check off", param_hint=hint)
-    if backend not in BACKEND_NAMES:
-        raise typer.BadParameter(f"use {', '.join(BACKEND_NAMES[:-1])} or {BACKEND_NAMES[-1]}", param_hint="--backend")
-    if (backend == "scripted") != (script is not None):
-        raise typer.BadParameter("--backend scripted plays back --script; give both or neither", param_hint="--script")
+    name = backend_name(backend, script)
     options = RunOptions(
         instruction=instruction, base_url=base_url, model=model, api_key=api_key,
-        backend=cast(BackendName, backend), script=script,
+        backend=name, script=script,
         env=EnvConfig(
             kind, size=screen, scale=scale, monitor=monitor, launch=tuple(tuple(shlex.split(cmd)) for cmd in launch or ()),
             url=url, vm_url=vm_url, vm_token=vm_token,

@@ -26,7 +26,7 @@ from agent.evaluation.results import (
     task_folder,
     unloadable,
 )
-from agent.evaluation.worker import TaskWorker
+from agent.evaluation.worker import TaskWorker, open_worker
 from agent.trajectory.atomic import write_atomic
 from environments.tasks.load import load_tasks
 from environments.tasks.model import Task
@@ -61,15 +61,20 @@ def run_eval(
             pending.append(task)
     if pending:
         with ExitStack() as stack:
-            first = options.base_urls[0] if options.base_urls else None
-            backend = open_openai(stack, first, options.model, options.api_key, options.serve_log, on_status)
-            endpoints = replace(options, base_urls=options.base_urls or (backend.base_url,))
+            backend = None
+            if options.backend == "openai":  # one endpoint at least, the local `vllm serve` if none is given
+                first = options.base_urls[0] if options.base_urls else None
+                backend = open_openai(stack, first, options.model, options.api_key, options.serve_log, on_status)
+                options = replace(options, base_urls=options.base_urls or (backend.base_url,))
             if options.executor == "ray":
-                run_ray(endpoints, pending, on_start, record, on_status)
+                run_ray(options, pending, on_start, record, on_status)
             elif options.workers > 1:
-                run_pool(endpoints, pending, on_start, record)
+                run_pool(options, pending, on_start, record)
             else:
-                worker = TaskWorker(options.worker_spec(backend.base_url, options.vm_urls[0] if options.vm_urls else None), backend)
+                spec = options.worker_spec(
+                    options.base_urls[0] if options.base_urls else None, options.vm_urls[0] if options.vm_urls else None,
+                )
+                worker = TaskWorker(spec, backend) if backend is not None else open_worker(stack, spec)
                 stack.callback(worker.close)
                 for index, task in enumerate(pending):
                     on_start(task, index, len(pending))

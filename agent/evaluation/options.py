@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec
 from agent.safety import RunawayMode
 from environments.kinds import EnvConfig, EnvKind
 
@@ -26,11 +27,9 @@ class GuardSettings:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """One worker's settings: its model endpoint, its environments' settings, budget and guards."""
+    """One worker's settings: its model backend, its environments' settings, budget and guards."""
 
-    base_url: str
-    model: str
-    api_key: str | None
+    backend: BackendSpec
     temperature: float | None
     max_tokens: int | None
     env: EnvChoice
@@ -75,13 +74,16 @@ class EvalOptions:
     env: EnvChoice = "auto"
     base_urls: tuple[str, ...] = ()
     """OpenAI-compatible endpoints, dealt round-robin to workers; none: use or start `vllm serve`."""
+    backend: BackendName = "openai"
+    script: Path | None = None
+    """`backend` scripted: a script file, an episode folder, or a folder of per-task solutions."""
     model: str = "moonshotai/Kimi-VL-A3B-Thinking-2506"
     api_key: str | None = None
     max_steps: int = 15
     size: tuple[int, int] = (1280, 800)
     retries: int = 1
     offline: bool = False
-    serve_log: Path = Path("recordings/vllm-serve.log")
+    serve_log: Path = DEFAULT_SERVE_LOG
     temperature: float | None = None
     max_tokens: int | None = None
     workers: int = 1
@@ -102,10 +104,11 @@ class EvalOptions:
     def guards(self) -> GuardSettings:
         return GuardSettings(self.policy, self.max_repeats, self.max_unchanged, self.on_runaway)
 
-    def worker_spec(self, base_url: str, vm_url: str | None) -> WorkerSpec:
+    def worker_spec(self, base_url: str | None, vm_url: str | None) -> WorkerSpec:
         """What one worker needs (and only that): sent to every worker process and Ray actor."""
         return WorkerSpec(
-            base_url=base_url, model=self.model, api_key=self.api_key, temperature=self.temperature,
+            backend=BackendSpec(self.backend, self.model, base_url, self.api_key, self.script, self.serve_log),
+            temperature=self.temperature,
             max_tokens=self.max_tokens, env=self.env,
             size=self.size, vm_url=vm_url, vm_token=self.vm_token,
             max_steps=self.max_steps, retries=self.retries, offline=self.offline, guards=self.guards,

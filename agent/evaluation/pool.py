@@ -58,7 +58,7 @@ def run_pool(
     def spawn(slot: int) -> None:
         """Start worker number `slot`: its VM, and its endpoint (the endpoints dealt round-robin)."""
         vm_url = options.vm_urls[slot] if kinds_need_vm else None
-        base_url = options.base_urls[slot % len(options.base_urls)]
+        base_url = options.base_urls[slot % len(options.base_urls)] if options.base_urls else None
         process = context.Process(target=_worker_main, args=(options.worker_spec(base_url, vm_url), task_queue, results), daemon=True)
         process.start()
         workers[process.name] = (process, slot)

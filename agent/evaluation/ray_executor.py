@@ -80,7 +80,7 @@ class TaskActor:
 
         check_shared(Path(marker), token)
         node = ray.get_runtime_context().get_node_id()
-        self.where = f"ray actor pid {os.getpid()} on {socket.gethostname()} (node {node[:8]}, model {spec.base_url})"
+        self.where = f"ray actor pid {os.getpid()} on {socket.gethostname()} (node {node[:8]}, model {spec.backend.base_url or spec.backend.name})"
         self._stack = ExitStack()
         self._worker = open_worker(self._stack, spec, self.where)
 
@@ -100,7 +100,7 @@ class _Slot:
     """One actor's place: its endpoint and VM stay when a dead actor is replaced."""
 
     index: int
-    base_url: str
+    base_url: str | None
     vm_url: str | None
     resources: dict[str, float]
     actor: Any = None
@@ -138,7 +138,8 @@ class _Driver:
         vm_resources = options.ray.vm_resources
         self.slots = [
             _Slot(
-                index, options.base_urls[index % len(options.base_urls)], options.vm_urls[index] if needs_vm else None,
+                index, options.base_urls[index % len(options.base_urls)] if options.base_urls else None,
+                options.vm_urls[index] if needs_vm else None,
                 {**dict(options.ray.resources),
                  **({vm_resources[index]: 1.0} if needs_vm and index < len(vm_resources) and vm_resources[index] else {})},
             )

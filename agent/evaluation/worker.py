@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from agent.backends.base import Backend
-from agent.backends.openai_compat import OpenAICompatBackend
+from agent.backends.registry import open_backend
 from agent.episode.loop import Budget, run_episode
 from agent.episode.policy import KimiPolicy, PolicyConfig
 from agent.episode.protocol import PolicyFactory
@@ -52,7 +52,7 @@ class TaskWorker:
     ) -> None:
         self.spec = spec
         self.backend = backend
-        self.config: PolicyConfig = policy_config(spec.model, spec.temperature, spec.max_tokens)
+        self.config: PolicyConfig = policy_config(spec.backend.model, spec.temperature, spec.max_tokens)
         self.policy: PolicyFactory = policy or partial(KimiPolicy, backend, self.config)
         # Named in each task's log: several processes, or hosts, write into one results folder.
         self.label = label or f"pid {os.getpid()} on {socket.gethostname()}"
@@ -133,8 +133,7 @@ class TaskWorker:
 
 def open_worker(stack: ExitStack, spec: WorkerSpec, label: str | None = None) -> TaskWorker:
     """A worker with its own client for the spec's endpoint, both closed with `stack` (for an executor's process)."""
-    backend = OpenAICompatBackend(spec.base_url, spec.model, api_key=spec.api_key)
-    stack.callback(backend.close)
+    backend = open_backend(spec.backend, stack)
     worker = TaskWorker(spec, backend, label)
     stack.callback(worker.close)
     return worker

@@ -4,6 +4,7 @@ replies; no model), and OSWorld's evaluators. Solved runs score 1, unsolved runs
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -128,3 +129,29 @@ def test_errored_tasks_stay_in_the_denominator(solutions: StandIn, tmp_path: Pat
     assert not (results / "os" / "terminal-make-folders" / "result.txt").exists()
     log = (results / "os" / "terminal-make-folders" / "log.txt").read_text()
     assert "attempt 1" in log and "attempt 2" in log
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_scripted_backend_scores_the_suite_with_no_server(workers: str, tmp_path: Path) -> None:
+    """`--backend scripted` with the solutions folder: the in-process worker (1) and worker processes (2)."""
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "eval", "--backend", "scripted", "--script", str(SOLUTIONS), "--model", "replay",
+         "--tasks", str(SUITE / "examples" / "chrome"), "--results", str(results), "--workers", workers],
+        cwd=ROOT, capture_output=True, text=True, timeout=400,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert scores(results) == {task.id: 1.0 for task in load_tasks(SUITE / "examples" / "chrome").tasks}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here: it would load a model")
+def test_vllm_offline_without_vllm_is_a_one_line_error_before_any_task_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "eval", "--backend", "vllm-offline", "--tasks", str(SUITE / "examples" / "chrome"),
+         "--results", str(tmp_path / "results")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "pip install -e '.[vllm]'" in done.stdout and "Traceback" not in done.stdout + done.stderr
+    assert not list((tmp_path / "results").glob("*/*/result.txt"))
+

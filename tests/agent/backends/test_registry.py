@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.backends.base import BackendError
-from agent.backends.chat import Sampling
+from agent.backends.chat import Message, Sampling, TextPart
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.backends.registry import BACKEND_NAMES, BackendSpec, open_backend
 from agent.backends.scripted import ScriptedBackend
@@ -61,3 +61,25 @@ def test_vllm_offline_without_vllm_names_what_to_install() -> None:
 def test_a_spec_is_picklable() -> None:
     spec = BackendSpec("scripted", "m", script=Path("s.json"))
     assert pickle.loads(pickle.dumps(spec)) == spec
+
+
+def test_scripted_with_a_folder_of_solutions_answers_each_task_its_own_replies(tmp_path: Path) -> None:
+    for name, instruction, replies in (("a", "Open the door.", ["door 1", "door 2"]), ("b", "Close the window.", ["window 1"])):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"instruction": instruction, "replies": replies}), encoding="utf-8")
+    with ExitStack() as stack:
+        backend = open_backend(BackendSpec("scripted", script=tmp_path), stack)
+
+    def turn(instruction: str, answered: int) -> str:
+        messages = [Message(role="user", content=(TextPart(text=f"Task: {instruction}"),))]
+        messages += [Message(role="assistant", content="earlier")] * answered
+        return backend.complete(messages, Sampling()).text
+
+    assert [turn("Open the door.", 0), turn("Open the door.", 1), turn("Close the window.", 0)] == ["door 1", "door 2", "window 1"]
+    with pytest.raises(BackendError, match="no recorded solution"):
+        turn("Paint the fence.", 0)
+
+
+def test_a_folder_of_scripts_without_instructions_is_a_backend_error(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({"replies": ["x"]}), encoding="utf-8")
+    with ExitStack() as stack, pytest.raises(BackendError, match="names the instruction"):
+        open_backend(BackendSpec("scripted", script=tmp_path), stack)
