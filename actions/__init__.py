@@ -3,23 +3,8 @@
 from actions.coords import Frame, PointChain, locate, to_screen
 from actions.errors import ActionError, CoordinateError, ParseError
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    Step,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    Step, TypeText, Wait,
 )
 from actions.parser import parse_reply
 

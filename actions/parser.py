@@ -17,23 +17,8 @@ from pydantic import ValidationError
 
 from actions.errors import ParseError, first_error
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    Step,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    Step, TypeText, Wait,
 )
 from actions.reply import ReplyParts, split_reply
 from actions.vocabulary import CALLS, DEFAULT_WAIT_SECONDS, IGNORED_KEYWORDS, VARIADIC_KEYS

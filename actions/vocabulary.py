@@ -12,19 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from actions.models import (
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
+    Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll, TypeText,
     Wait,
 )
 

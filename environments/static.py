@@ -19,21 +19,8 @@ from PIL import Image, ImageChops, ImageDraw
 
 from actions.errors import ExecutionError
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll,
+    TypeText, Wait,
 )
 from environments.base import ScreenEnv, SettleInfo, TaskOptions
 from environments.screen import Monitor, Screenshot

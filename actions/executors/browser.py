@@ -8,21 +8,8 @@ from typing import Any
 from actions.coords import point_of
 from actions.errors import ExecutionError
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll,
+    TypeText, Wait,
 )
 
 WHEEL_PIXELS_PER_CLICK = 100

@@ -17,22 +17,8 @@ from typing import Any
 from actions.coords import point_of
 from actions.errors import ExecutionError, FailSafeTriggered
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    TypeText, Wait,
 )
 
 NON_ASCII_KEY_DELAY_MS = 25

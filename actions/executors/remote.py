@@ -14,21 +14,8 @@ from collections.abc import Callable
 from actions.coords import point_of
 from actions.errors import ExecutionError
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll,
+    TypeText, Wait,
 )
 
 PREFIX = "import pyautogui; import time; pyautogui.FAILSAFE = False; "

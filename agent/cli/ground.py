@@ -21,24 +21,9 @@ from agent.backends.checkpoints import DEFAULT_CHECKPOINT
 from agent.backends.registry import BackendSpec, open_backend, open_openai
 from agent.cli.options import backend_name
 from agent.grounding import (
-    BBOX_FORMATS,
-    BboxFormat,
-    DatasetError,
-    Grounding,
-    Sample,
-    SampleResult,
-    Summary,
-    ask,
-    draw_point,
-    evaluate,
-    grounding_perception,
-    grounding_sampling,
-    image_screenshot,
-    load_dataset,
-    read_answer,
-    score,
-    summarise,
-    write_summary,
+    BBOX_FORMATS, BboxFormat, DatasetError, Grounding, Sample, SampleResult, Summary, ask, draw_point,
+    evaluate, grounding_perception, grounding_sampling, image_screenshot, load_dataset, read_answer, score,
+    summarise, write_summary,
 )
 from environments.screen import CaptureError, ScreenCapture, Screenshot
 

@@ -23,14 +23,7 @@ from agent.cli.options import env_kind, parse_size
 from agent.record.demonstration import RecordOptions, record_demonstration
 from agent.record.input_grouping import parse_hotkey
 from agent.replay.reenact import (
-    OnDivergence,
-    ReplayError,
-    ReplayOptions,
-    ReplayReport,
-    StepReplay,
-    load_episode,
-    replay,
-    selected_steps,
+    OnDivergence, ReplayError, ReplayOptions, ReplayReport, StepReplay, load_episode, replay, selected_steps,
 )
 from agent.replay.similarity import DEFAULT_THRESHOLD
 from environments.base import TaskOptions

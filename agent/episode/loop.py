@@ -13,13 +13,7 @@ from agent.backends.base import BackendError
 from agent.episode.protocol import Observation, Policy
 from agent.safety.guards import EpisodeGuard, Guards, held_back
 from agent.trajectory.store import (
-    ExecutionRecord,
-    GuardEvent,
-    Outcome,
-    StepRecord,
-    Timings,
-    TokenRecord,
-    TrajectoryWriter,
+    ExecutionRecord, GuardEvent, Outcome, StepRecord, Timings, TokenRecord, TrajectoryWriter,
 )
 from environments.base import ExecutionResult, TaskOptions
 from environments.encode import EncodedImage

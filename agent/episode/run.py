@@ -15,14 +15,7 @@ from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec,
 from agent.episode.loop import Budget, EpisodeResult, Perception, run_episode
 from agent.episode.policy import KimiPolicy, PolicyConfig
 from agent.safety import (
-    DEFAULT_PANIC_KEY,
-    Confirmer,
-    ConfirmMode,
-    Guards,
-    PanicKey,
-    PanicSignal,
-    RunawayConfig,
-    default_policy,
+    DEFAULT_PANIC_KEY, Confirmer, ConfirmMode, Guards, PanicKey, PanicSignal, RunawayConfig, default_policy,
     load_policy,
 )
 from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED, RunawayMode

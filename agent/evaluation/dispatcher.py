@@ -18,13 +18,7 @@ from agent.evaluation.options import EvalOptions
 from agent.evaluation.pool import run_pool
 from agent.evaluation.ray_executor import run_ray
 from agent.evaluation.results import (
-    SUMMARY_FILE,
-    Summary,
-    TaskResult,
-    finished_result,
-    store_result,
-    task_folder,
-    unloadable,
+    SUMMARY_FILE, Summary, TaskResult, finished_result, store_result, task_folder, unloadable,
 )
 from agent.evaluation.worker import TaskWorker, open_worker
 from agent.trajectory.atomic import write_atomic

@@ -13,21 +13,8 @@ import json
 
 from actions.coords import Frame, PointChain, point_of, to_image_pixels
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll,
+    TypeText, Wait,
 )
 from actions.reply import compose_reply
 from actions.vocabulary import DEFAULT_WAIT_SECONDS

@@ -2,26 +2,11 @@
 
 from agent.grounding.dataset import BBOX_FORMATS, BboxFormat, Box, Dataset, DatasetError, Sample, load_dataset
 from agent.grounding.ground import (
-    Grounding,
-    ask,
-    draw_point,
-    grounding_perception,
-    grounding_point,
-    grounding_request,
-    grounding_sampling,
-    image_screenshot,
-    read_answer,
+    Grounding, ask, draw_point, grounding_perception, grounding_point, grounding_request, grounding_sampling,
+    image_screenshot, read_answer,
 )
 from agent.grounding.harness import (
-    RESULTS_FILE,
-    SUMMARY_FILE,
-    SampleResult,
-    Summary,
-    Tally,
-    evaluate,
-    read_results,
-    score,
-    summarise,
+    RESULTS_FILE, SUMMARY_FILE, SampleResult, Summary, Tally, evaluate, read_results, score, summarise,
     write_summary,
 )
 

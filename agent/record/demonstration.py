@@ -19,22 +19,11 @@ from typing import Any, Self
 from actions.coords import to_screen
 from agent.backends.chat import Completion, Sampling
 from agent.record.input_grouping import (
-    ActionGrouper,
-    Demonstrated,
-    InputEvent,
-    KeyStroke,
-    MouseButton,
-    Wheel,
-    normalize_key,
+    ActionGrouper, Demonstrated, InputEvent, KeyStroke, MouseButton, Wheel, normalize_key,
 )
 from agent.record.xtest import nudge_until
 from agent.trajectory.store import (
-    EpisodeInfo,
-    ExecutionRecord,
-    Outcome,
-    RequestRecord,
-    StepRecord,
-    TrajectoryWriter,
+    EpisodeInfo, ExecutionRecord, Outcome, RequestRecord, StepRecord, TrajectoryWriter,
 )
 from environments.encode import encode_image
 from environments.screen import RawFrame, ScreenCapture, frame_for

@@ -4,14 +4,7 @@ from agent.safety.confirm import Confirmer, ConfirmMode, Terminal
 from agent.safety.guards import EpisodeGuard, Guards, Review
 from agent.safety.panic import DEFAULT_PANIC_KEY, PanicKey, PanicKeyError, PanicSignal
 from agent.safety.rules import (
-    DEFAULT_POLICY,
-    SANDBOX_POLICY,
-    Policy,
-    PolicyError,
-    Rule,
-    default_policy,
-    load_policy,
-    sandbox_policy,
+    DEFAULT_POLICY, SANDBOX_POLICY, Policy, PolicyError, Rule, default_policy, load_policy, sandbox_policy,
 )
 from agent.safety.runaway import RunawayConfig, RunawayMode
 

@@ -21,22 +21,8 @@ from PIL import Image
 from actions.coords import Frame, locate, point_of
 from actions.errors import ActionError
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    TypeText, Wait,
 )
 from actions.parser import parse_code
 from agent.backends.chat import Completion, Sampling

@@ -5,14 +5,7 @@ from __future__ import annotations
 from PIL import Image, ImageDraw, ImageFont
 
 from agent.view.overlay import (
-    COLOURS,
-    TAG_STEP,
-    Corner,
-    Mark,
-    arrow_shape,
-    badge_offset,
-    caption_corner,
-    marker_radius,
+    COLOURS, TAG_STEP, Corner, Mark, arrow_shape, badge_offset, caption_corner, marker_radius,
 )
 
 HALO = (255, 255, 255, 235)

@@ -15,22 +15,8 @@ from typing import Literal
 from actions.coords import Frame, PointChain, point_of, to_image_pixels
 from actions.errors import CoordinateError
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    TypeText, Wait,
 )
 from agent.trajectory.store import StepRecord
 

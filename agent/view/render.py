@@ -26,15 +26,7 @@ from agent.backends.chat import Message
 from agent.safety.guards import held_back, holds_back
 from agent.trajectory.store import GuardEvent, StepRecord, Timings, Trajectory
 from agent.view.overlay import (
-    COLOURS,
-    TAG_STEP,
-    ArrowShape,
-    Corner,
-    Mark,
-    arrow_shape,
-    badge_offset,
-    caption_corner,
-    episode_marks,
+    COLOURS, TAG_STEP, ArrowShape, Corner, Mark, arrow_shape, badge_offset, caption_corner, episode_marks,
     marker_radius,
 )
 

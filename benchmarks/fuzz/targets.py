@@ -15,19 +15,7 @@ from pathlib import Path
 from actions import parse_reply
 from actions.errors import ActionError
 from actions.models import (
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
+    Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll, TypeText,
     Wait,
 )
 from actions.parser import MAX_ABS_NUMBER

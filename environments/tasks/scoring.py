@@ -20,14 +20,7 @@ from environments.tasks import getters as _getters  # noqa: F401  (registers the
 from environments.tasks import metrics as _metrics  # noqa: F401  (registers the metrics)
 from environments.tasks.model import Evaluator, GetterConfig, JsonObject
 from environments.tasks.registry import (
-    GETTERS,
-    METRICS,
-    Registered,
-    TaskConfigError,
-    UnsupportedError,
-    call_metric,
-    lookup,
-    validated,
+    GETTERS, METRICS, Registered, TaskConfigError, UnsupportedError, call_metric, lookup, validated,
 )
 
 

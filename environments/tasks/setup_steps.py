@@ -17,26 +17,11 @@ from environments.tasks.errors import SetupError
 from environments.tasks.machine import CommandResult
 from environments.tasks.model import SetupStep
 from environments.tasks.parameters import (
-    CloseTabsParams,
-    DownloadParams,
-    ExecuteParams,
-    LaunchParams,
-    NoParams,
-    OpenTabsParams,
-    PathParams,
-    SleepParams,
-    Until,
-    UploadParams,
-    WindowParams,
+    CloseTabsParams, DownloadParams, ExecuteParams, LaunchParams, NoParams, OpenTabsParams, PathParams,
+    SleepParams, Until, UploadParams, WindowParams,
 )
 from environments.tasks.registry import (
-    SETUP_STEPS,
-    Registered,
-    SetupConfigError,
-    UnsupportedError,
-    lookup,
-    setup_step,
-    validated,
+    SETUP_STEPS, Registered, SetupConfigError, UnsupportedError, lookup, setup_step, validated,
 )
 
 UNTIL_INTERVAL = 0.3

@@ -5,24 +5,8 @@ from __future__ import annotations
 import pytest
 
 from actions import (
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    ParseError,
-    Point,
-    Press,
-    Scroll,
-    Step,
-    TypeText,
-    Wait,
-    parse_reply,
+    Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, ParseError, Point, Press,
+    Scroll, Step, TypeText, Wait, parse_reply,
 )
 
 

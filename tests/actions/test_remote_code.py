@@ -12,21 +12,8 @@ from hypothesis import strategies as st
 from actions.errors import ActionError
 from actions.executors.remote import CodeExecutor, to_pyautogui
 from actions.models import (
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    TypeText, Wait,
 )
 
 AT = Point(x=10.6, y=20.2, space="screen")

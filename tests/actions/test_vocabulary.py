@@ -18,22 +18,8 @@ from hypothesis import strategies as st
 from actions.errors import ParseError
 from actions.executors.remote import to_pyautogui
 from actions.models import (
-    Action,
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Point,
-    Press,
-    Scroll,
-    TypeText,
-    Wait,
+    Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Point, Press, Scroll,
+    TypeText, Wait,
 )
 from actions.parser import BUILDERS, parse_code
 from actions.vocabulary import CALLS

@@ -13,13 +13,7 @@ from typing import Callable
 
 import pytest
 
-from prompts import (
-    VARIANTS,
-    agent_system_prompt,
-    agent_task_text,
-    feedback_text,
-    grounding_prompt,
-)
+from prompts import VARIANTS, agent_system_prompt, agent_task_text, feedback_text, grounding_prompt
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "prompts"
 HISTORY = ("Open the File menu.", "Click  'Save as'\nin the menu.", "")

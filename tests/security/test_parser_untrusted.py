@@ -15,19 +15,7 @@ from hypothesis import strategies as st
 
 from actions import ParseError, parse_reply
 from actions.models import (
-    Click,
-    Done,
-    Drag,
-    Fail,
-    Hotkey,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseUp,
-    MoveTo,
-    Press,
-    Scroll,
-    TypeText,
+    Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll, TypeText,
     Wait,
 )
 from actions.parser import MAX_ABS_NUMBER, parse_code

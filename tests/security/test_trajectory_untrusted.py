@@ -21,15 +21,8 @@ from actions.coords import Frame, locate
 from actions.models import Click, Done, Point, TypeText
 from agent.backends.chat import Completion, ImagePart, ImageURL, Message, Sampling, TextPart
 from agent.trajectory.store import (
-    EPISODE_FILE,
-    TRAJECTORY_FILE,
-    Attempt,
-    EpisodeInfo,
-    RequestRecord,
-    StepRecord,
-    TrajectoryReadError,
-    TrajectoryWriter,
-    read_trajectory,
+    EPISODE_FILE, TRAJECTORY_FILE, Attempt, EpisodeInfo, RequestRecord, StepRecord, TrajectoryReadError,
+    TrajectoryWriter, read_trajectory,
 )
 from agent.view import render_html
 

@@ -16,17 +16,8 @@ from openpyxl.worksheet.dimensions import ColumnDimension, RowDimension
 from rapidfuzz import fuzz
 
 from environments.tasks.metrics.workbook import (
-    CHART_PROPS,
-    PIVOT_PROPS,
-    STYLE_PROPS,
-    Books,
-    cell_style,
-    freeze_key,
-    load_charts,
-    load_dimensions,
-    load_filters,
-    load_pivots,
-    load_styles,
+    CHART_PROPS, PIVOT_PROPS, STYLE_PROPS, Books, cell_style, freeze_key, load_charts, load_dimensions,
+    load_filters, load_pivots, load_styles,
 )
 
 Rule = dict[str, Any]

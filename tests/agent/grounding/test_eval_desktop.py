@@ -16,13 +16,7 @@ from typer.testing import CliRunner
 from agent.grounding import RESULTS_FILE, SUMMARY_FILE, read_results
 from prompts import grounding_prompt
 from tests.agent.grounding.helpers import (
-    DESKTOP_MODEL_SIZE,
-    DESKTOP_SAMPLES,
-    SERVED,
-    Scene,
-    app,
-    desktop_script,
-    write_v2,
+    DESKTOP_MODEL_SIZE, DESKTOP_SAMPLES, SERVED, Scene, app, desktop_script, write_v2,
 )
 
 pytestmark = pytest.mark.desktop

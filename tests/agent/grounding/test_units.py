@@ -13,13 +13,7 @@ from actions.errors import CoordinateError, ParseError
 from actions.models import Point
 from agent.backends.chat import Completion
 from agent.grounding import (
-    Box,
-    DatasetError,
-    SampleResult,
-    grounding_point,
-    grounding_request,
-    load_dataset,
-    read_answer,
+    Box, DatasetError, SampleResult, grounding_point, grounding_request, load_dataset, read_answer,
     read_results,
 )
 from agent.grounding.harness import ResultLog

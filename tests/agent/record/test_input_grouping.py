@@ -7,12 +7,7 @@ import pytest
 from actions.keys import UnknownKeyError
 from actions.models import Click, Drag, Hotkey, MoveTo, Point, Press, Scroll, TypeText
 from agent.record.input_grouping import (
-    ActionGrouper,
-    KeyStroke,
-    MouseButton,
-    Wheel,
-    normalize_key,
-    parse_hotkey,
+    ActionGrouper, KeyStroke, MouseButton, Wheel, normalize_key, parse_hotkey,
 )
 
 STOP = parse_hotkey("ctrl+alt+q")

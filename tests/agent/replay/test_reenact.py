@@ -15,20 +15,10 @@ from actions.coords import Frame, to_screen
 from actions.models import Action, Click, Done, Point, Press, TypeText, Wait
 from agent.backends.chat import Completion, Sampling
 from agent.replay.reenact import (
-    ReplayError,
-    ReplayOptions,
-    load_episode,
-    replay,
-    replayable_actions,
-    selected_steps,
+    ReplayError, ReplayOptions, load_episode, replay, replayable_actions, selected_steps,
 )
 from agent.trajectory.store import (
-    EpisodeInfo,
-    ExecutionRecord,
-    RequestRecord,
-    StepRecord,
-    TrajectoryWriter,
-    read_trajectory,
+    EpisodeInfo, ExecutionRecord, RequestRecord, StepRecord, TrajectoryWriter, read_trajectory,
 )
 from environments.base import ExecutionResult
 from environments.screen import Monitor, Screenshot

@@ -12,12 +12,7 @@ from typer.testing import CliRunner
 
 from agent.trajectory.schema import main, schema_path, schema_text, trajectory_schema
 from agent.trajectory.store import (
-    EPISODE_FILE,
-    FORMAT_VERSION,
-    EpisodeInfo,
-    StepRecord,
-    TrajectoryVersionError,
-    TrajectoryWriter,
+    EPISODE_FILE, FORMAT_VERSION, EpisodeInfo, StepRecord, TrajectoryVersionError, TrajectoryWriter,
     read_trajectory,
 )
 from tests.agent.trajectory.helpers import cli

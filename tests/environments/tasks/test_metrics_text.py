@@ -8,12 +8,7 @@ from pathlib import Path
 import pytest
 
 from environments.tasks.metrics.text import (
-    check_direct_json_object,
-    check_json_settings,
-    check_list,
-    compare_csv,
-    compare_text_file,
-    diff_text_file,
+    check_direct_json_object, check_json_settings, check_list, compare_csv, compare_text_file, diff_text_file,
     is_expected_url_pattern_match,
 )
 from environments.tasks.model import Evaluator

@@ -17,12 +17,7 @@ from environments.tasks import Task, load_tasks
 from environments.tasks.errors import SetupError
 from environments.tasks.metrics.table import compare_table
 from environments.tasks.registry import (
-    GETTERS,
-    METRICS,
-    SETUP_STEPS,
-    SetupConfigError,
-    TaskConfigError,
-    validated,
+    GETTERS, METRICS, SETUP_STEPS, SetupConfigError, TaskConfigError, validated,
 )
 from environments.tasks.scoring import prepared_metric, score
 from environments.tasks.setup_steps import run_steps
