@@ -3,8 +3,7 @@
 Unknown fields are kept (`extra="allow"`), so a task round-trips; unknown setup types,
 getter types and metric names load fine and are reported by name when run. Parameters stay as
 written here: each is validated against its step's, getter's or metric's model before the call
-(environments/tasks/registry.py); steps, getters and the evaluator remember their task's id so
-that error can name it.
+(environments/tasks/registry.py).
 """
 
 from __future__ import annotations
@@ -12,34 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 JsonObject = dict[str, Any]
 """Parameters of OSWorld setup steps and getters: their shape depends on the type named beside them."""
 
 
-class _PartOfTask(BaseModel):
-    """A piece of a task file that errors far from the loader must name the task of."""
-
-    model_config = ConfigDict(extra="allow")
-    _task_id: str = PrivateAttr(default="")
-
-    @property
-    def task_id(self) -> str:
-        """The id of the task this belongs to ("" when built on its own)."""
-        return self._task_id
-
-
-class SetupStep(_PartOfTask):
+class SetupStep(BaseModel):
     """One entry of `config` or `postconfig`: a type and its parameters."""
 
+    model_config = ConfigDict(extra="allow")
     type: str
     parameters: JsonObject = Field(default_factory=dict)
 
 
-class GetterConfig(_PartOfTask):
+class GetterConfig(BaseModel):
     """A `result` or `expected` entry: the getter `type` and its own fields (path, rules, …)."""
 
+    model_config = ConfigDict(extra="allow")
     type: str
 
     @property
@@ -48,7 +37,8 @@ class GetterConfig(_PartOfTask):
         return dict(self.model_extra or {})
 
 
-class Evaluator(_PartOfTask):
+class Evaluator(BaseModel):
+    model_config = ConfigDict(extra="allow")
     func: str | list[str]
     result: GetterConfig | list[GetterConfig] | None = None
     expected: GetterConfig | list[GetterConfig | None] | None = None
@@ -99,12 +89,6 @@ class Task(BaseModel):
         if not value.strip():
             raise ValueError("instruction is empty")
         return value
-
-    @model_validator(mode="after")
-    def _name_the_parts(self) -> Task:
-        for part in [*self.config, *self.evaluator.postconfig, *self.evaluator.getters(), self.evaluator]:
-            part._task_id = self.id
-        return self
 
     def setup_types(self) -> set[str]:
         """Setup step types the task needs, before the episode and before evaluation."""

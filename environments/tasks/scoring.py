@@ -49,7 +49,7 @@ class PreparedMetric:
         return call_metric(self.entry, (result_state, self.expected(context)), self.options)
 
 
-def score(evaluator: Evaluator, context: Any, last_action_failed: bool) -> float:
+def score(evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "") -> float:
     """The task's score for an episode whose last action was (or was not) FAIL."""
     if evaluator.is_infeasible:
         return 1.0 if last_action_failed else 0.0
@@ -57,13 +57,13 @@ def score(evaluator: Evaluator, context: Any, last_action_failed: bool) -> float
         return 0.0
     if isinstance(evaluator.func, str):
         try:
-            return prepared_metric(evaluator, 0)(context)
+            return prepared_metric(evaluator, 0, task_id)(context)
         except FileNotFoundError:
             return 0.0
     results: list[float] = []
     for i in range(len(evaluator.func)):
         try:
-            value = prepared_metric(evaluator, i)(context)
+            value = prepared_metric(evaluator, i, task_id)(context)
         except FileNotFoundError:
             value = 0.0
         if evaluator.conj == "and" and value == 0.0:
@@ -74,18 +74,21 @@ def score(evaluator: Evaluator, context: Any, last_action_failed: bool) -> float
     return sum(results) / len(results) if evaluator.conj == "and" else max(results)
 
 
-def prepared_metric(evaluator: Evaluator, index: int) -> PreparedMetric:
-    """Metric `index` (from 0) of the evaluator with its getters, validated before anything runs.
+def prepared_metric(evaluator: Evaluator, index: int, task_id: str = "") -> PreparedMetric:
+    """Metric `index` (from 0) of the evaluator with its getters, validated before anything runs
+    (errors name `task_id`).
 
     Raises `UnsupportedError` for a name not implemented, `TaskConfigError` for a bad parameter.
     """
     name, result, expected = _parts(evaluator, index)
     place = f"metric {index + 1} ({name})"
-    entry, options = _metric(evaluator, index, name, place)
-    return PreparedMetric(entry, options, _getter(result, "result", place), _getter(expected, "expected", place))
+    entry, options = _metric(evaluator, index, name, place, task_id)
+    return PreparedMetric(
+        entry, options, _getter(result, "result", place, task_id), _getter(expected, "expected", place, task_id),
+    )
 
 
-def parameter_errors(evaluator: Evaluator) -> list[TaskConfigError]:
+def parameter_errors(evaluator: Evaluator, task_id: str = "") -> list[TaskConfigError]:
     """What `prepared_metric` would refuse in the evaluator, for every implemented metric and getter
     (what is not implemented is reported by name elsewhere)."""
     if evaluator.is_infeasible:
@@ -95,9 +98,9 @@ def parameter_errors(evaluator: Evaluator) -> list[TaskConfigError]:
         place = f"metric {index + 1} ({name})"
         _, result, expected = _parts(evaluator, index)
         checks: list[Callable[[], object]] = [
-            functools.partial(_metric, evaluator, index, name, place),
-            functools.partial(_getter, result, "result", place),
-            functools.partial(_getter, expected, "expected", place),
+            functools.partial(_metric, evaluator, index, name, place, task_id),
+            functools.partial(_getter, result, "result", place, task_id),
+            functools.partial(_getter, expected, "expected", place, task_id),
         ]
         for check in checks:
             try:
@@ -116,17 +119,17 @@ def _parts(evaluator: Evaluator, index: int) -> tuple[str, GetterConfig | None, 
     return evaluator.func[index], _item(evaluator.result, index), _item(evaluator.expected, index)
 
 
-def _metric(evaluator: Evaluator, index: int, name: str, place: str) -> tuple[Registered, BaseModel]:
+def _metric(evaluator: Evaluator, index: int, name: str, place: str, task_id: str) -> tuple[Registered, BaseModel]:
     entry = lookup(METRICS, "metric", name)
-    return entry, validated(entry, _options(evaluator, index), place, evaluator.task_id)
+    return entry, validated(entry, _options(evaluator, index), place, task_id)
 
 
-def _getter(config: GetterConfig | None, side: str, metric: str) -> PreparedGetter | None:
+def _getter(config: GetterConfig | None, side: str, metric: str, task_id: str) -> PreparedGetter | None:
     if config is None:
         return None
     entry = lookup(GETTERS, "getter", config.type)
     place = f"{side} getter {config.type!r} of {metric}"
-    return PreparedGetter(entry, validated(entry, config.fields, place, config.task_id))
+    return PreparedGetter(entry, validated(entry, config.fields, place, task_id))
 
 
 def _single(side: GetterConfig | list | None) -> GetterConfig | None:

@@ -53,13 +53,13 @@ class TaskSession:
 
     def setup(self) -> None:
         """Run the task's `config` steps; raises `SetupError` / `UnsupportedError` naming the step."""
-        run_steps(self.task.config, self.context)
+        run_steps(self.task.config, self.context, self.task.id)
 
     def evaluate(self, last_action_failed: bool) -> float:
         """Run `postconfig`, then score with OSWorld's rules."""
         try:
-            run_steps(self.task.evaluator.postconfig, self.context)
-            return score(self.task.evaluator, self.context, last_action_failed)
+            run_steps(self.task.evaluator.postconfig, self.context, self.task.id)
+            return score(self.task.evaluator, self.context, last_action_failed, self.task.id)
         except UnsupportedError:
             raise
         except Exception as err:  # noqa: BLE001  whatever broke, the task errored: it did not score 0

@@ -29,19 +29,19 @@ UNTIL_MAX_FAILURES = 5
 UNTIL_MAX_SECONDS = 120.0
 
 
-def prepared_step(step: SetupStep, index: int) -> tuple[Registered, BaseModel]:
-    """The step's implementation and its validated parameters (`index` counts from 1)."""
+def prepared_step(step: SetupStep, index: int, task_id: str = "") -> tuple[Registered, BaseModel]:
+    """The step's implementation and its validated parameters (`index` counts from 1; errors name `task_id`)."""
     entry = lookup(SETUP_STEPS, "setup step", step.type)
     place = f"setup step {index} ({step.type})"
-    return entry, validated(entry, step.parameters, place, step.task_id, SetupConfigError)
+    return entry, validated(entry, step.parameters, place, task_id, SetupConfigError)
 
 
-def parameter_errors(steps: list[SetupStep]) -> list[SetupConfigError]:
+def parameter_errors(steps: list[SetupStep], task_id: str = "") -> list[SetupConfigError]:
     """What `run_steps` would refuse before running anything, for every implemented step type."""
     found: list[SetupConfigError] = []
     for index, step in enumerate(steps, 1):
         try:
-            prepared_step(step, index)
+            prepared_step(step, index, task_id)
         except SetupConfigError as err:
             found.append(err)
         except UnsupportedError:
@@ -49,9 +49,9 @@ def parameter_errors(steps: list[SetupStep]) -> list[SetupConfigError]:
     return found
 
 
-def run_steps(steps: list[SetupStep], context: TaskContext) -> None:
+def run_steps(steps: list[SetupStep], context: TaskContext, task_id: str = "") -> None:
     # All parameters are checked first, so a malformed step 3 fails before steps 1 and 2 change the machine.
-    prepared = [prepared_step(step, index) for index, step in enumerate(steps, 1)]
+    prepared = [prepared_step(step, index, task_id) for index, step in enumerate(steps, 1)]
     for index, (step, (entry, params)) in enumerate(zip(steps, prepared), 1):
         try:
             entry.fn(context, params)

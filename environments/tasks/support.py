@@ -36,9 +36,9 @@ def parameter_errors(task: Task) -> list[TaskConfigError]:
     """Every parameter of the task that does not fit its implemented step's, getter's or metric's model,
     found with the models and messages the run itself uses."""
     return [
-        *setup_steps.parameter_errors(task.config),
-        *setup_steps.parameter_errors(task.evaluator.postconfig),
-        *scoring.parameter_errors(task.evaluator),
+        *setup_steps.parameter_errors(task.config, task.id),
+        *setup_steps.parameter_errors(task.evaluator.postconfig, task.id),
+        *scoring.parameter_errors(task.evaluator, task.id),
     ]
 
 

@@ -152,8 +152,10 @@ def _data_validation(books: Books, rule: Rule) -> bool:
         return False
     validations = sheet.data_validations.dataValidation
     wanted = rule["dv_props"]
-    fits = (lambda dv: any(all(match_value(getattr(dv, attr), spec) for attr, spec in props.items())
-                           for props in wanted))
+
+    def fits(dv: Any) -> bool:
+        return any(all(match_value(getattr(dv, attr), spec) for attr, spec in props.items()) for props in wanted)
+
     return len(validations) >= len(wanted) and all(fits(dv) for dv in validations)
 
 

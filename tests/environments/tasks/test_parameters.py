@@ -61,7 +61,7 @@ def test_a_malformed_step_names_the_task_the_step_and_the_field() -> None:
     bad = task(config=[{"type": "sleep", "parameters": {"seconds": 0}}, {"type": "open", "parameters": {}},
                        {"type": "launch", "parameters": {"shell": True}}])
     with pytest.raises(SetupConfigError) as caught:
-        run_steps(bad.config, Untouchable())  # type: ignore[arg-type]
+        run_steps(bad.config, Untouchable(), bad.id)  # type: ignore[arg-type]
     assert str(caught.value) == "task 'abc123': setup step 2 (open) failed: field 'path': Field required"
     assert isinstance(caught.value, SetupError) and isinstance(caught.value, TaskConfigError)
     assert (caught.value.task_id, caught.value.field) == ("abc123", "path")
@@ -91,7 +91,7 @@ def test_a_malformed_getter_or_metric_is_refused_before_any_getter_runs() -> Non
         "task 'abc123': result getter 'vm_file' of metric 2 (compare_table) failed: field 'path': Field required",
     ]
     with pytest.raises(TaskConfigError, match=r"task 'abc123': metric 2 \(compare_table\) failed: field 'rules.0.type'"):
-        prepared_metric(bad_getter.evaluator, 1)
+        prepared_metric(bad_getter.evaluator, 1, bad_getter.id)
     # scored in order: metric 1 passes, then metric 2 is refused without its getter touching the context
     with pytest.raises(TaskConfigError):
         score(bad_getter.evaluator, Untouchable(), False)
