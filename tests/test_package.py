@@ -18,7 +18,10 @@ def test_top_level_packages_import(package: str) -> None:
     importlib.import_module(package)
 
 
-@pytest.mark.parametrize("module", ["openpyxl", "docx", "pptx", "odf", "pandas", "lxml", "rapidfuzz", "pdfplumber"])
+@pytest.mark.parametrize("module", [
+    "openpyxl", "docx", "pptx", "odf", "pandas", "lxml", "rapidfuzz", "pymupdf", "pypdf", "formulas", "skimage",
+    "imagehash", "cv2", "librosa", "fastdtw", "mutagen", "bs4", "cssselect", "tldextract", "yaml", "pydrive2",
+])
 def test_osworld_extra_is_installed(module: str) -> None:
     importlib.import_module(module)
 

@@ -179,3 +179,40 @@ class UrlParseParams(Params):
     parse_keys: list[str]
     replace: Annotated[dict[str, str], BeforeValidator(lambda v: v or {})] = Field(default_factory=dict)
     split_list: Truthy = False
+
+
+class DriveOperationArgs(BaseModel):
+    """One `googledrive` operation's arguments: `query`/`trash` (delete), `path` (mkdirs, upload), `url`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    query: str = ""
+    trash: Truthy = False
+    path: str | list[str] | None = None
+    url: str | None = None
+
+
+class GoogleDriveParams(Params):
+    """`googledrive`: clean or fill a Google Drive account before a task (PyDrive settings file)."""
+
+    settings_file: str = "evaluation_examples/settings/googledrive/settings.yml"
+    operation: list[str]
+    args: list[DriveOperationArgs]
+
+
+class LoginParams(Params):
+    """`login`: sign the task's browser in to `platform` with the account in `settings_file` (JSON)."""
+
+    settings_file: str
+    platform: str
+
+
+class HistoryItem(Params):
+    url: str
+    title: str
+    visit_time_from_now_in_seconds: float
+
+
+class BrowseHistoryParams(Params):
+    """`update_browse_history`: Chrome's History replaced by OSWorld's empty one holding these visits."""
+
+    history: list[HistoryItem]

@@ -7,18 +7,25 @@ that cannot be carried out raises `SetupError` naming it; an unknown type raises
 
 from __future__ import annotations
 
+import json
+import shutil
+import sqlite3
+import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from environments.tasks.context import OfflineError, TaskContext
 from environments.tasks.errors import SetupError
+from environments.tasks.getters import google_drive
+from environments.tasks.getters.google_drive import AccountError
 from environments.tasks.machine import CommandResult
 from environments.tasks.model import SetupStep
 from environments.tasks.parameters import (
-    CloseTabsParams, DownloadParams, ExecuteParams, LaunchParams, NoParams, OpenTabsParams, PathParams,
-    SleepParams, Until, UploadParams, WindowParams,
+    BrowseHistoryParams, CloseTabsParams, DownloadParams, ExecuteParams, GoogleDriveParams, LaunchParams,
+    LoginParams, NoParams, OpenTabsParams, PathParams, SleepParams, Until, UploadParams, WindowParams,
 )
 from environments.tasks.registry import (
     SETUP_STEPS, Registered, SetupConfigError, UnsupportedError, lookup, setup_step, validated,
@@ -27,10 +34,16 @@ from environments.tasks.registry import (
 UNTIL_INTERVAL = 0.3
 UNTIL_MAX_FAILURES = 5
 UNTIL_MAX_SECONDS = 120.0
+EMPTY_HISTORY_URL = ("https://huggingface.co/datasets/xlangai/ubuntu_osworld_file_cache/resolve/main/chrome/"
+                     "44ee5668-ecd5-4366-a6ce-c1c9b8d4e938/history_empty.sqlite?download=true")
+"""OSWorld's empty Chrome History database, which `update_browse_history` fills."""
+CHROME_EPOCH = datetime(1601, 1, 1)
+TYPED_LINK = 805306368
+"""The visit `transition` OSWorld writes (a link, chain start and end)."""
 
 
 def prepared_step(step: SetupStep, index: int, task_id: str = "") -> tuple[Registered, BaseModel]:
-    """The step's implementation and its validated parameters (`index` counts from 1; errors name `task_id`)."""
+    """The step's implementation and validated parameters (`index` counts from 1; errors name `task_id`)."""
     entry = lookup(SETUP_STEPS, "setup step", step.type)
     place = f"setup step {index} ({step.type})"
     return entry, validated(entry, step.parameters, place, task_id, SetupConfigError)
@@ -55,7 +68,8 @@ def run_steps(steps: list[SetupStep], context: TaskContext, task_id: str = "") -
     for index, (step, (entry, params)) in enumerate(zip(steps, prepared), 1):
         try:
             entry.fn(context, params)
-        except (SetupError, OfflineError, OSError, ValueError, KeyError, TypeError, ConnectionError) as err:
+        except (SetupError, OfflineError, OSError, ValueError, KeyError, TypeError, ConnectionError,
+                AccountError) as err:
             raise SetupError(f"setup step {index} ({step.type}) failed: {err}") from err
 
 
@@ -64,7 +78,8 @@ def placeholders(command: str | list[str], context: TaskContext) -> str | list[s
     width, height = context.machine.screen_size
     values = {
         "{CLIENT_PASSWORD}": context.machine.password, "{SCREEN_WIDTH_HALF}": str(width // 2),
-        "{SCREEN_HEIGHT_HALF}": str(height // 2), "{SCREEN_WIDTH}": str(width), "{SCREEN_HEIGHT}": str(height),
+        "{SCREEN_HEIGHT_HALF}": str(height // 2), "{SCREEN_WIDTH}": str(width),
+        "{SCREEN_HEIGHT}": str(height),
     }
 
     def fill(text: str) -> str:
@@ -100,7 +115,8 @@ def execute(context: TaskContext, params: ExecuteParams) -> None:
         if until is None or _until_met(until, result) or failures >= UNTIL_MAX_FAILURES:
             return
         if time.monotonic() > deadline:
-            raise SetupError(f"`until` {until.model_dump(exclude_none=True)} not met within {UNTIL_MAX_SECONDS:g} s")
+            condition = until.model_dump(exclude_none=True)
+            raise SetupError(f"`until` {condition} not met within {UNTIL_MAX_SECONDS:g} s")
         time.sleep(UNTIL_INTERVAL)
 
 
@@ -180,3 +196,84 @@ def recycle_file(context: TaskContext, params: PathParams) -> None:
 def close_all(context: TaskContext, params: NoParams) -> None:
     """WindowsAgentArena: close every window."""
     context.machine.close_all()
+
+
+@setup_step("googledrive", GoogleDriveParams)
+def googledrive(context: TaskContext, params: GoogleDriveParams) -> None:
+    """Prepare the Google Drive account: `delete` what a query matches, `mkdirs` a path, `upload` a URL
+    to a path. OSWorld stops after the first upload; so does this."""
+    if len(params.args) < len(params.operation):
+        raise SetupError("googledrive: every operation needs its args")
+    client = google_drive.drive(context, params.settings_file)
+    for operation, args in zip(params.operation, params.args):
+        path = [args.path] if isinstance(args.path, str) else list(args.path or [])
+        if operation == "delete":
+            google_drive.delete(client, args.query, args.trash)
+        elif operation == "mkdirs":
+            google_drive.make_folders(client, path)
+        elif operation == "upload":
+            if not args.url or not path:
+                raise SetupError("googledrive upload needs url and path")
+            google_drive.upload(client, args.url, path)
+            return
+        else:
+            raise SetupError(f"googledrive: unknown operation {operation!r}")
+
+
+@setup_step("login", LoginParams)
+def login(context: TaskContext, params: LoginParams) -> None:
+    """Sign the task's browser in to Google Drive with the email and password of the settings file."""
+    if params.platform != "googledrive":
+        raise SetupError(f"login: platform {params.platform!r} is not supported (only googledrive)")
+    account = json.loads(google_drive.settings_path(context, params.settings_file).read_text())
+    if not account.get("email") or not account.get("password"):
+        raise AccountError(f"{params.settings_file}: needs an email and a password")
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    from environments.tasks.getters.web_pages import with_new_page
+
+    def sign_in(page: object) -> None:
+        page.goto("https://drive.google.com/drive/my-drive", timeout=60_000)  # type: ignore[attr-defined]
+        try:  # OSWorld goes on when the form does not appear (already signed in)
+            page.wait_for_selector('input[type="email"]', state="visible", timeout=3000)  # type: ignore[attr-defined]
+            page.fill('input[type="email"]', account["email"])  # type: ignore[attr-defined]
+            page.click("#identifierNext > div > button")  # type: ignore[attr-defined]
+            page.wait_for_selector('input[type="password"]', state="visible", timeout=5000)  # type: ignore[attr-defined]
+            page.fill('input[type="password"]', account["password"])  # type: ignore[attr-defined]
+            page.click("#passwordNext > div > button")  # type: ignore[attr-defined]
+            page.wait_for_load_state("load", timeout=5000)  # type: ignore[attr-defined]
+        except PageTimeout:
+            return
+
+    with_new_page(context, sign_in)
+
+
+def _chrome_history_path(context: TaskContext) -> str:
+    """Where the machine's Chrome keeps History: Google Chrome's profile if installed, else Chromium's."""
+    from environments.tasks.getters.desktop import home_of
+
+    chrome = context.machine.execute(["sh", "-c", "command -v google-chrome"]).returncode == 0
+    folder = ".config/google-chrome" if chrome else ".config/chromium"
+    return f"{home_of(context)}/{folder}/Default/History"
+
+
+@setup_step("update_browse_history", BrowseHistoryParams)
+def update_browse_history(context: TaskContext, params: BrowseHistoryParams) -> None:
+    """Replace Chrome's History with OSWorld's empty database holding the given visits, each
+    `visit_time_from_now_in_seconds` ago (Chrome time: microseconds since 1601)."""
+    empty = context.fetch(EMPTY_HISTORY_URL, "history_empty.sqlite")
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "History"
+        shutil.copyfile(empty, database)
+        with sqlite3.connect(database) as connection:
+            for item in params.history:
+                visited = datetime.now() - timedelta(seconds=item.visit_time_from_now_in_seconds)
+                stamp = int((visited - CHROME_EPOCH).total_seconds() * 1_000_000)
+                row = connection.execute(
+                    "INSERT INTO urls (url, title, visit_count, typed_count, last_visit_time, hidden) "
+                    "VALUES (?, ?, 1, 0, ?, 0)", (item.url, item.title, stamp))
+                connection.execute(
+                    "INSERT INTO visits (url, visit_time, from_visit, transition, segment_id, "
+                    "visit_duration) VALUES (?, ?, 0, ?, 0, 0)", (row.lastrowid, stamp, TYPED_LINK))
+        connection.close()
+        context.machine.upload(database, _chrome_history_path(context))

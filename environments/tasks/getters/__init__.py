@@ -1,8 +1,10 @@
 """Getters with OSWorld's names and semantics (desktop_env/evaluators/getters).
 
 A getter turns a `result`/`expected` config into the value a metric compares: a rule from
-the task, a file copied off the machine, a downloaded reference file, a URL of the active tab.
-Importing this package registers every getter.
+the task, a file copied off the machine, a downloaded reference file, a URL of the active tab,
+an application's configuration or profile, a live page. Importing this package registers every getter.
 """
 
-from environments.tasks.getters import basic, browser, files  # noqa: F401
+from environments.tasks.getters import (  # noqa: F401
+    app_files, basic, browser, chrome_profile, desktop, files, google_drive, web_pages,
+)

@@ -5,9 +5,20 @@ Importing this package registers every metric; each module holds one family of t
 
 from environments.tasks.metrics import (
     basic,  # noqa: F401
+    browser_state,  # noqa: F401
     docs,  # noqa: F401
+    file_checks,  # noqa: F401
+    file_formats,  # noqa: F401
+    gimp,  # noqa: F401
     images,  # noqa: F401
+    impress,  # noqa: F401
+    media,  # noqa: F401
     slides,  # noqa: F401
+    system,  # noqa: F401
     table,  # noqa: F401
     text,  # noqa: F401
+    thunderbird,  # noqa: F401
+    vlc,  # noqa: F401
+    vscode,  # noqa: F401
+    writer,  # noqa: F401
 )
