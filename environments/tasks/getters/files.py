@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from environments.tasks.context import TaskContext
+from environments.tasks.machine import CommandResult
 from environments.tasks.parameters import CacheFileParams, CommandParams, FilesParams, NoParams
 from environments.tasks.registry import getter
 
@@ -67,16 +68,39 @@ def get_cache_file(context: TaskContext, params: CacheFileParams) -> str:
     return str(target)
 
 
+def _ran(context: TaskContext, params: CommandParams) -> CommandResult | None:
+    """The command's result, or None where OSWorld's server answers 500 and its getter gives None:
+    the command could not start (no such program) or outlived the server's 120 s timeout.
+
+    `LocalMachine.execute` reports those two cases as results with its own texts (below); a VM
+    server reports them with status 500, which the remote client raises with `status` 500. A shell
+    command always starts, so its "command not found" is the shell's output, as in OSWorld.
+    """
+    try:
+        result = context.machine.execute(params.command, shell=params.shell)
+    except RuntimeError as err:
+        if getattr(err, "status", None) == 500:
+            return None
+        raise
+    not_started = (result.returncode == 127 and result.error.endswith(": command not found")
+                   and not params.shell)
+    timed_out = result.returncode == -1 and result.error.startswith("timed out after ")
+    return None if not_started or timed_out else result
+
+
 @getter("vm_command_line", CommandParams)
-def get_vm_command_line(context: TaskContext, params: CommandParams) -> str:
-    """The standard output of a command run on the machine (whatever its exit status)."""
-    return context.machine.execute(params.command, shell=params.shell).output
+def get_vm_command_line(context: TaskContext, params: CommandParams) -> str | None:
+    """The standard output of a command run on the machine (whatever its exit status); None when it
+    could not start or timed out."""
+    result = _ran(context, params)
+    return None if result is None else result.output
 
 
 @getter("vm_command_error", CommandParams)
-def get_vm_command_error(context: TaskContext, params: CommandParams) -> str:
-    """The standard error of a command run on the machine."""
-    return context.machine.execute(params.command, shell=params.shell).error
+def get_vm_command_error(context: TaskContext, params: CommandParams) -> str | None:
+    """The standard error of a command run on the machine; None when it could not start or timed out."""
+    result = _ran(context, params)
+    return None if result is None else result.error
 
 
 @getter("vm_terminal_output")

@@ -6,12 +6,10 @@ import re
 from xml.sax import SAXException
 from zipfile import BadZipFile
 
-import pdfplumber
 from docx import Document
 from docx.opc.exceptions import OpcError
 from lxml.etree import XMLSyntaxError
 from odf import opendocument, text
-from pdfplumber.utils.exceptions import PdfminerException
 from rapidfuzz import fuzz
 
 from environments.tasks.metrics.options import DocxOptions
@@ -87,29 +85,36 @@ def compare_docx_files(result: str | None, expected: str | None, *, options: Doc
     return float(first == second)
 
 
-def _pdf_text(path: str) -> str:
-    """The text of every page, one page after another, stripped."""
-    with pdfplumber.open(path) as pdf:
-        return "\n".join(page.extract_text() or "" for page in pdf.pages).strip()
+def _pdf_text(path: str | None) -> str:
+    """Every page's text as PyMuPDF extracts it (as OSWorld does), pages run together, stripped.
+
+    PyMuPDF opens None as a new empty document, so a missing result reads as empty text, as in OSWorld.
+    Imported here: it takes a second to load, and every command that scores would pay for it.
+    """
+    import pymupdf
+
+    with pymupdf.open(path) as pdf:
+        return "".join(page.get_text() for page in pdf).strip()
 
 
 def _pdf_similarity(first: str | None, second: str | None) -> float:
-    """Fuzzy ratio of two PDFs' texts; 0 when either cannot be read."""
+    """Fuzzy ratio of two PDFs' texts; 0 when either cannot be opened (OSWorld logs and counts 0)."""
     try:
         return fuzz.ratio(_pdf_text(first), _pdf_text(second)) / 100.0
-    except (OSError, PdfminerException, TypeError, ValueError):
+    except (OSError, RuntimeError, TypeError, ValueError):
         return 0.0
 
 
 @metric("compare_pdfs")
 def compare_pdfs(result: str | list[str] | None, expected: str | list[str] | None) -> float:
-    """Fuzzy ratio of the two PDFs' texts; for lists of PDFs, the mean over the expected ones.
+    """Fuzzy ratio of the two PDFs' texts (PyMuPDF, as OSWorld); for lists, the sum over pairs divided
+    by the number of expected PDFs.
 
-    A pair that cannot be read counts 0. OSWorld extracts text with PyMuPDF; this uses pdfplumber,
-    whose line breaks and spacing can differ slightly, so a fuzzy score below 1 may differ a little.
+    A pair that cannot be read counts 0. Where OSWorld raises (a list of expected PDFs beside a
+    single result, an empty list) this scores 0.
     """
-    if not result or not expected or isinstance(result, list) != isinstance(expected, list):
-        return 0.0
-    if not isinstance(result, list) or not isinstance(expected, list):
+    if not isinstance(expected, list):
         return _pdf_similarity(result, expected)
+    if not isinstance(result, list) or not expected:
+        return 0.0
     return sum(_pdf_similarity(a, b) for a, b in zip(result, expected)) / len(expected)

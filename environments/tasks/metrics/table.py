@@ -8,11 +8,14 @@ floats, text as str, booleans as None; `sheet_data` compares pandas frames round
 (default 4) decimals; `sheet_print` compares the CSV export "<workbook stem>-<sheet name>.csv" next
 to each workbook, line by line.
 
-Not honoured: the `sparkline` rule (no real task uses it) and, inside the `style` rule, conditional
-formats whose condition needs a formula engine (expression, containsText, beginsWith, endsWith,
-containsErrors and their negations): both raise NotImplementedError rather than guess. OSWorld skips
-`cellIs` conditions that reference cells and never activates other condition types (top10,
-duplicateValues, colour scales, …); so does this module. OSWorld passes `ignore_case` to
+Conditional formats are evaluated as OSWorld evaluates them, with the `formulas` engine OSWorld
+uses: formula-type rules (expression, containsText, beginsWith, endsWith, containsErrors and their
+negations) call their first formula with the cell's value, then the values of its absolute
+references; `cellIs` rules whose formulas reference cells are skipped; other types (top10,
+duplicateValues, colour scales, …) are never activated (OSWorld reuses the previous rule's test
+there, an accident this does not copy). Freeze panes compare the frozen rows and columns (OSWorld
+main; PyPI desktop-env 1.0.2 compared the scroll position too). Not honoured: the `sparkline` rule
+(no real task uses it), which raises NotImplementedError. OSWorld passes `ignore_case` to
 `sheet_data` in one task but `sheet_data` ignores it; so does this module.
 """
 

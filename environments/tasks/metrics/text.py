@@ -14,8 +14,8 @@ from environments.tasks.registry import metric
 
 
 def _read_text(path: str | None) -> str | None:
-    """The file's text, or None when there is no path or the file cannot be read."""
-    if not path:
+    """The file's text; None for no path (or a value that is not one) or a file that cannot be read."""
+    if not path or not isinstance(path, str):
         return None
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -123,8 +123,11 @@ def compare_csv(result: str | None, expected: str | list[str] | None, *, options
 
 
 def read_lines(path: str | None) -> list[str] | None:
-    """The file's lines decoded as OSWorld does in effect: UTF-8 (BOM or not), else latin-1."""
-    if not path:
+    """The file's lines decoded as OSWorld main does in effect: UTF-8 (BOM or not), else latin-1.
+
+    PyPI desktop-env 1.0.2 tried UTF-8 before UTF-8 with BOM, so a BOM stayed in the first line.
+    """
+    if not path or not isinstance(path, str):
         return None
     try:
         data = Path(path).read_bytes()

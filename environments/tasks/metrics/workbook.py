@@ -16,6 +16,7 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.formatting.rule import Rule as ConditionalRule
 from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import coordinate_to_tuple, get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -110,27 +111,29 @@ _FONT_ATTRIBUTES = {"font_name": "name", "font_family": "family", "font_bold": "
 
 
 def cell_style(name: str, cell: Cell | MergedCell, dxf: DifferentialStyle | None = None) -> Any:
-    """A style property of a cell, or of the conditional format `dxf` applied to it.
+    """A style property of a cell, or of the conditional format `dxf` applied to it (utils._read_cell_style).
 
     Font properties and number formats are None for an empty cell; `merge` is True only for the
     covered cells of a merged range (not its top-left cell); `bgcolor` is the cell's pattern
     foreground colour (what spreadsheet apps show as background) or the format's background colour.
+    As in OSWorld, a font colour that is not set, or a format without a font or number format,
+    raises AttributeError (OSWorld's runner then records no score for the task).
     """
     has_value = cell.value is not None
     if name == "merge":
         return isinstance(cell, MergedCell)
     if name == "hyperlink":
-        return (cell.hyperlink or "") if has_value else None
+        return cell.hyperlink or ("" if has_value else None)
     if name == "number_format":
         if not has_value or cell.data_type != "n":
             return None
-        return cell.number_format if dxf is None else getattr(dxf.numFmt, "formatCode", None)
+        return cell.number_format if dxf is None else dxf.numFmt.formatCode
     styled = dxf or cell
     if name in _FONT_ATTRIBUTES or name == "font_color":
-        if not has_value or styled.font is None:
+        if not has_value:
             return None
         if name == "font_color":
-            return getattr(styled.font.color, "rgb", None)
+            return styled.font.color.rgb
         return getattr(styled.font, _FONT_ATTRIBUTES[name])
     if name == "fill_type":
         return getattr(styled.fill, "tagname", None)
@@ -140,13 +143,12 @@ def cell_style(name: str, cell: Cell | MergedCell, dxf: DifferentialStyle | None
     raise NotImplementedError(f"cell style {name!r}")
 
 
-# --- conditional formats, as far as OSWorld evaluates them without cell references ---
+# --- conditional formats, evaluated as OSWorld evaluates them ---
 
 FORMULA_CONDITIONS = {"expression", "containsText", "notContainsText", "beginsWith", "endsWith",
                       "containsErrors", "notContainsErrors"}
-_STRING_LITERAL = re.compile(r'^"((?:[^"]|"")*)"$')
-_QUOTED = re.compile(r'"(?:[^"]|"")*"')
-_REFERENCE = re.compile(r"(?<![\w.])(?!(?:TRUE|FALSE)\b)[A-Za-z_$][\w.$]*\b(?!\s*\()|\d+:\d+")
+_ABSOLUTE = re.compile(r"\$([A-Z]{1,3})\$(\d+)(?::\$([A-Z]{1,3})\$(\d+))?")
+"""An absolute reference or range, as OSWorld finds them in a conditional format's formula."""
 _CF_OPERATORS: dict[str, Callable[[Any, list[Any]], bool]] = {
     "lessThan": lambda v, r: v < r[0],
     "lessThanOrEqual": lambda v, r: v <= r[0],
@@ -159,35 +161,74 @@ _CF_OPERATORS: dict[str, Callable[[Any, list[Any]], bool]] = {
 }
 
 
-def _literal(formula: str) -> Any:
-    text = formula.strip()
-    if (string := _STRING_LITERAL.match(text)) is not None:
-        return string.group(1).replace('""', '"')
-    if text.upper() in ("TRUE", "FALSE"):
-        return text.upper() == "TRUE"
-    try:
-        return float(text)
-    except ValueError:
-        raise NotImplementedError(f"conditional format formula {formula!r} needs a formula engine") from None
+def _absolute_arguments(book: Book, name: str, formula: str) -> list[Any]:
+    """Values of the formula's absolute ranges ($A$1:$B$2), which OSWorld passes after the cell's value.
+
+    OSWorld reads a lone absolute cell ($A$1) as the range "A1:", which openpyxl refuses with a
+    ValueError that ends the metric; so does this.
+    """
+    arguments: list[Any] = []
+    for col1, row1, col2, row2 in _ABSOLUTE.findall(formula):
+        cells = CellRange(f"{col1}{row1}:{col2}{row2}").cells
+        arguments.append([book.value(name, f"{get_column_letter(col)}{row}") for row, col in cells])
+    return arguments
 
 
-def _condition(rule: ConditionalRule) -> Callable[[Any], bool] | None:
-    """Whether a cell value activates the rule; None when OSWorld never activates it."""
+Compiled = list[tuple[Callable[..., Any], list[Any]]]
+
+
+def _compiled(rule: ConditionalRule, book: Book, name: str) -> Compiled | None:
+    """Each formula of the rule compiled by the `formulas` engine (as OSWorld does) with its absolute
+    ranges' values; None when one does not parse, for OSWorld then skips the rule."""
+    import formulas  # ~1 s to import: only workbooks with conditional formats pay for it
+
+    compiled = []
+    for formula in rule.formula:
+        try:
+            function = formulas.Parser().ast("=" + formula)[1].compile()
+        except Exception:  # noqa: BLE001 - OSWorld skips a rule whose formula fails to parse, whatever raised
+            return None
+        compiled.append((function, _absolute_arguments(book, name, formula)))
+    return compiled
+
+
+def _plain(value: Any) -> Any:
+    """The engine's 1×1 array result as a plain value."""
+    return value.item() if getattr(value, "size", 0) == 1 else value
+
+
+def _condition(rule: ConditionalRule, book: Book, name: str) -> Callable[[Any], bool] | None:
+    """Whether a cell value activates the rule, as OSWorld decides it; None when it never does.
+
+    Formula types call their first formula with the cell's value, then the absolute ranges' values;
+    `cellIs` compares the value with its formulas computed without inputs (a formula referencing a
+    cell cannot be, so OSWorld skips the rule); other types are never activated.
+    """
+    compiled = _compiled(rule, book, name)
+    if compiled is None:
+        return None
     if rule.type in FORMULA_CONDITIONS:
-        raise NotImplementedError(f"conditional format {rule.type!r} ({rule.formula}) needs a formula engine")
-    if rule.type != "cellIs":
+        function, arguments = compiled[0]
+
+        def satisfied(value: Any) -> bool:
+            try:
+                return bool(_plain(function(value, *arguments)))
+            except Exception:  # noqa: BLE001 - OSWorld counts a formula that fails on a value as not active
+                return False
+
+        return satisfied
+    if rule.type != "cellIs" or rule.operator not in _CF_OPERATORS:
         return None
-    if any(_REFERENCE.search(_QUOTED.sub("", f)) for f in rule.formula):
+    try:
+        refs = [_plain(function()) for function, _ in compiled]
+    except Exception:  # noqa: BLE001 - OSWorld skips the rule whatever the engine raised
         return None
-    refs = [_literal(f) for f in rule.formula]
-    compare = _CF_OPERATORS.get(rule.operator)
-    if compare is None:
-        return None
+    compare = _CF_OPERATORS[rule.operator]
 
     def active(value: Any) -> bool:
         try:
             return bool(compare(value, refs))
-        except (TypeError, IndexError, ValueError):
+        except (TypeError, IndexError):
             return False
 
     return active
@@ -201,7 +242,7 @@ def load_styles(book: Book, name: str, props: list[str]) -> dict[str, list[Any]]
     styles = {c.coordinate: [cell_style(p, c) for p in props] for col in sheet.iter_cols() for c in col}
     for formatting in sheet.conditional_formatting:
         for rule in formatting.rules:
-            active = _condition(rule)
+            active = _condition(rule, book, name)
             if active is None:
                 continue
             blanks = 0

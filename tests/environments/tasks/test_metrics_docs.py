@@ -115,6 +115,20 @@ def test_compare_pdfs(tmp_path: Path) -> None:
     assert compare_pdfs(str(tmp_path / "broken.pdf"), gold) == 0.0
 
 
+def test_compare_pdfs_reads_text_as_pymupdf_does(tmp_path: Path) -> None:
+    """OSWorld extracts with PyMuPDF, pages run together; PyMuPDF opens None as an empty document, so a
+    missing result against a PDF without text scores 1 there, and here."""
+    import pymupdf
+
+    blank = tmp_path / "blank.pdf"
+    with pymupdf.open() as document:
+        document.new_page()
+        document.save(blank)
+    assert compare_pdfs(None, str(blank)) == 1.0
+    gold = text_pdf(tmp_path / "gold.pdf", "Invoice 243729", "Total 100 EUR")
+    assert compare_pdfs([gold], [gold, gold]) == 0.5  # the sum over pairs, divided by the expected count
+
+
 def test_compare_pdfs_averages_lists_of_files(tmp_path: Path) -> None:
     golds = [text_pdf(tmp_path / f"gold{i}.pdf", f"Certificate for person {i}") for i in range(3)]
     results = [text_pdf(tmp_path / f"r{i}.pdf", f"Certificate for person {i}") for i in range(2)]

@@ -140,18 +140,29 @@ def test_style_applies_conditional_formats_with_literal_operands(tmp_path: Path)
     bg = [rule("style", props=["bgcolor"])]
     assert compare_table(*pair(tmp_path, highlight("80"), fill(["B2", "B4"])), rules=bg) == 1.0
     assert compare_table(*pair(tmp_path, highlight("90"), fill(["B2", "B4"])), rules=bg) == 0.0
-    # OSWorld cannot evaluate an operand that refers to a cell: the format is skipped.
-    assert compare_table(*pair(tmp_path, highlight("$B$3"), fill(["B2", "B4"])), rules=bg) == 0.0
-    assert compare_table(*pair(tmp_path, highlight("$B$3"), None), rules=bg) == 1.0
+    # A relative reference cannot be computed without inputs: OSWorld skips the format.
+    assert compare_table(*pair(tmp_path, highlight("B3"), fill(["B2", "B4"])), rules=bg) == 0.0
+    assert compare_table(*pair(tmp_path, highlight("B3"), None), rules=bg) == 1.0
+    # A lone absolute cell is read by OSWorld as the range "B3:", which raises: so does ours.
+    with pytest.raises(ValueError, match="B3:"):
+        compare_table(*pair(tmp_path, highlight("$B$3"), None), rules=bg)
 
 
-def test_style_raises_for_conditions_needing_a_formula_engine(tmp_path: Path) -> None:
-    def weekend(workbook: Workbook) -> None:
-        workbook.active.conditional_formatting.add(
-            "B2:B4", FormulaRule(formula=["WEEKDAY(B2,2)>5"], fill=PatternFill(bgColor=RED)))
+def test_style_evaluates_formula_conditions_with_the_formulas_engine(tmp_path: Path) -> None:
+    def formula(text: str, cells: str = "B2:B4") -> Callable[[Workbook], None]:
+        def edit(workbook: Workbook) -> None:
+            rule = FormulaRule(formula=[text], fill=PatternFill(bgColor=RED))
+            workbook.active.conditional_formatting.add(cells, rule)
+        return edit
 
-    with pytest.raises(NotImplementedError, match="expression"):
-        compare_table(*pair(tmp_path, weekend), rules=[rule("style", props=["bgcolor"])])
+    bg = [rule("style", props=["bgcolor"])]
+    # the cell's own value goes to the formula's first reference, as OSWorld calls it
+    assert compare_table(*pair(tmp_path, formula("B2>80"), fill(["B2", "B4"])), rules=bg) == 1.0
+    contains_b = formula('ISNUMBER(SEARCH("b",C2))', "C2:C4")
+    assert compare_table(*pair(tmp_path, contains_b, None), rules=bg) == 0.0
+    assert compare_table(*pair(tmp_path, contains_b, fill(["C4"])), rules=bg) == 1.0
+    # a formula the engine cannot parse makes OSWorld skip the format
+    assert compare_table(*pair(tmp_path, formula("B2>>"), None), rules=bg) == 1.0
 
 
 def test_freeze(tmp_path: Path) -> None:

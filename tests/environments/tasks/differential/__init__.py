@@ -1,0 +1,1 @@
+"""Differential tests: our metrics against OSWorld's own evaluator code, on cases from its real tasks."""
