@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from environments.processes import stop_group
+from environments.session_bus import SessionBus
 
 START_TIMEOUT = 15.0
 
@@ -28,7 +29,7 @@ class DesktopStartError(RuntimeError):
 
 
 class VirtualDesktop:
-    """Xvfb plus openbox (under dbus-run-session) on a free display; a context manager.
+    """Xvfb plus openbox (on a D-Bus session of its own) on a free display; a context manager.
 
     Every process it starts gets its own process group, so `stop()` ends it together with
     whatever it spawned (dbus helpers, terminals' shells).
@@ -39,6 +40,7 @@ class VirtualDesktop:
         self.window_manager = window_manager
         self.display = ""
         self._processes: list[subprocess.Popen] = []
+        self._bus: SessionBus | None = None
         # Xvfb runs without -auth, so any local client may connect; python-xlib still wants
         # an Xauthority file with an entry for the display (see start()).
         fd, self._xauthority = tempfile.mkstemp(prefix="kimi-agent-xauth-")
@@ -69,7 +71,11 @@ class VirtualDesktop:
             subprocess.run(["xauth", "-f", self._xauthority, "add", self.display, ".", secrets.token_hex(16)],
                            capture_output=True, check=False)
         if self.window_manager:
-            self.launch(["dbus-run-session", "--", "openbox"])
+            self._bus = SessionBus.start(self.env)
+            self._processes.append(subprocess.Popen(
+                [*_DIE_WITH_PARENT, "openbox"], env={**self.env, **self._bus.env}, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            ))
             self._wait_for_window_manager()
         return self
 
@@ -133,6 +139,9 @@ class VirtualDesktop:
         for process in reversed(self._processes):
             stop_group(process)
         self._processes.clear()
+        if self._bus is not None:
+            self._bus.stop()
+            self._bus = None
         atexit.unregister(self.stop)
         Path(self._xauthority).unlink(missing_ok=True)
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from environments.processes import stop_group
+from environments.session_bus import SessionBus, SessionBusError
+from environments.tasks.accessibility import desktop_tree
 from environments.tasks.errors import SetupError, UnsupportedError
 from environments.tasks.tabs import Tabs
 
@@ -51,7 +53,8 @@ class Machine(Protocol):
     cache_dir: Path
 
     def localize(self, text: str) -> str: ...
-    def execute(self, command: Command, shell: bool = False, timeout: float = COMMAND_TIMEOUT) -> CommandResult: ...
+    def execute(self, command: Command, shell: bool = False,
+                timeout: float = COMMAND_TIMEOUT) -> CommandResult: ...
     def launch(self, command: Command, shell: bool = False) -> None: ...
     def open(self, path: str) -> None: ...
     def upload(self, source: Path, path: str) -> None: ...
@@ -81,6 +84,7 @@ class LocalMachine:
     devtools_port: int = 9222
     _processes: list[subprocess.Popen] = field(default_factory=list)
     _terminal_started: bool = False
+    _bus: SessionBus | None = None
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -91,7 +95,13 @@ class LocalMachine:
         base = dict(self.display_env if self.display_env is not None else os.environ)
         if self.display_env is None:
             base.pop("DISPLAY", None)
-        return {**base, "HOME": str(self.home), "TMUX": ""}
+            return {**base, "HOME": str(self.home), "TMUX": ""}
+        if self._bus is None:
+            try:
+                self._bus = SessionBus.start(base)
+            except SessionBusError as err:
+                raise SetupError(str(err)) from None
+        return {**base, "HOME": str(self.home), "TMUX": "", **self._bus.env}
 
     def localize(self, text: str) -> str:
         """A task's path, command or URL with OSWorld's VM home (and a leading `~`) mapped here."""
@@ -108,12 +118,14 @@ class LocalMachine:
             raise SetupError("empty command")
         return _with_aliases([self.localize(arg) for arg in argv], self)
 
-    def execute(self, command: Command, shell: bool = False, timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+    def execute(self, command: Command, shell: bool = False,
+                timeout: float = COMMAND_TIMEOUT) -> CommandResult:
         argv = self._argv(command, shell)
         try:
             process = subprocess.Popen(
-                argv, shell=shell, env=self.env, cwd=self.home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace", stdin=subprocess.DEVNULL, start_new_session=True,
+                argv, shell=shell, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                start_new_session=True,
             )
         except FileNotFoundError as err:
             return CommandResult(127, "", f"{err.filename}: command not found")
@@ -195,9 +207,12 @@ class LocalMachine:
         return result.output if result.returncode == 0 else None
 
     def accessibility_tree(self) -> str | None:
-        if self.tabs_factory is None:
-            raise UnsupportedError("accessibility trees of desktop applications need AT-SPI, which local desktops lack")
-        return self.tabs().accessibility_tree()
+        """The desktop's AT-SPI tree as OSWorld's XML; None when it cannot be read in time (OSWorld's
+        getter gives None then). Programs this machine starts have AT-SPI on (see `SessionBus`)."""
+        if self.display_env is None:
+            raise UnsupportedError("the accessibility tree is the desktop's (AT-SPI); "
+                                   "this environment has no desktop")
+        return desktop_tree(self.env)
 
     def tabs(self) -> Tabs:
         if self.tabs_factory is not None:
@@ -235,6 +250,9 @@ class LocalMachine:
         if self._terminal_started:
             subprocess.run(["tmux", "-L", self.terminal_session, "kill-server"], env=self.env,
                            capture_output=True, check=False)
+        if self._bus is not None:
+            self._bus.stop()
+            self._bus = None
 
 
 def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
@@ -255,7 +273,8 @@ def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
         machine._terminal_started = True
         # A tmux server of its own per task (-L): its shell gets the task's HOME, and it can be read back.
         return ["xterm", "-fa", "DejaVu Sans Mono", "-fs", "11", "-e",
-                "tmux", "-L", machine.terminal_session, "-f", "/dev/null", "new-session", "-s", machine.terminal_session]
+                "tmux", "-L", machine.terminal_session, "-f", "/dev/null", "new-session",
+                "-s", machine.terminal_session]
     return argv
 
 

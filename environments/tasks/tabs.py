@@ -4,6 +4,10 @@ Two ways in: the pages of our own Playwright browser context (`KimiBrowser-v0`),
 Chromium on the task's desktop reached over its DevTools port (what OSWorld does in its VM,
 with Playwright's `connect_over_cdp`). The active tab is the page the user sees: the env's
 page, or over DevTools the one whose document is visible.
+
+`reload` is how OSWorld's `active_tab_info` reads the active tab: not the tab itself but its URL
+loaded again in a new page of a new browser context (Playwright's `browser.new_page()`: no
+cookies or storage of the user's tabs), read once `load` fired, then closed with its context.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
 PAGE_TIMEOUT_MS = 60_000
+LOAD_TIMEOUT_TITLE = "Load timeout"
+"""The title OSWorld reports for a page that did not finish loading in time."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,8 @@ class Tabs(Protocol):
     def all(self) -> list[TabInfo]: ...
     def active(self) -> tuple[TabInfo, str] | None:
         """The active tab and its HTML, or None when no tab is open."""
-    def accessibility_tree(self) -> str | None: ...
+    def reload(self, url: str, timeout_ms: int = PAGE_TIMEOUT_MS) -> tuple[TabInfo, str] | None:
+        """`url` loaded in a new page of a new context: its title, final URL and HTML (see above)."""
 
 
 def same_url(a: str, b: str) -> bool:
@@ -68,9 +75,11 @@ class PageTabs:
             return None
         return TabInfo(page.title(), page.url), page.content()
 
-    def accessibility_tree(self) -> str | None:
-        page = self.active_page()
-        return page.locator(":root").aria_snapshot() if page is not None and not page.is_closed() else None
+    def reload(self, url: str, timeout_ms: int = PAGE_TIMEOUT_MS) -> tuple[TabInfo, str] | None:
+        browser = self.context.browser
+        if browser is None:
+            raise ConnectionError("a persistent browser context cannot open a new context")
+        return read_in_new_context(browser, url, timeout_ms)
 
 
 class DevToolsTabs:
@@ -126,11 +135,27 @@ class DevToolsTabs:
 
         return self._with_browser(find)
 
-    def accessibility_tree(self) -> str | None:
-        def tree(browser: Any) -> str | None:
-            for page in (p for c in browser.contexts for p in c.pages):
-                if page.evaluate("document.visibilityState") == "visible":
-                    return page.locator(":root").aria_snapshot()
-            return None
+    def reload(self, url: str, timeout_ms: int = PAGE_TIMEOUT_MS) -> tuple[TabInfo, str] | None:
+        return self._with_browser(lambda browser: read_in_new_context(browser, url, timeout_ms))
 
-        return self._with_browser(tree)
+
+def read_in_new_context(browser: Any, url: str, timeout_ms: int) -> tuple[TabInfo, str] | None:
+    """OSWorld's reading of a reloaded tab: its title, URL and HTML after `load`; on a timeout, the
+    title "Load timeout" with the URL and HTML reached so far; None when the page cannot be loaded
+    (an unreachable address, an aborted navigation) or read."""
+    from playwright.sync_api import Error
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        try:
+            page.goto(url, wait_until="load", timeout=timeout_ms)
+        except PlaywrightTimeout:
+            return TabInfo(LOAD_TIMEOUT_TITLE, page.url), page.content()
+        return TabInfo(page.title(), page.url), page.content()
+    except Error:
+        return None
+    finally:
+        context.close()

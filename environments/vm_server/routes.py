@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 
 import environments.vm_server.desktop_ops as desktop_ops
+from environments.tasks.accessibility import desktop_tree
+from environments.tasks.errors import UnsupportedError
 from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Routes
 
 COMMAND_TIMEOUT = 120.0
@@ -246,6 +249,18 @@ def clear_task_files(h: Handler) -> tuple:
     return HTTPStatus.OK, "no task-file folder is configured; nothing removed", "text"
 
 
+def accessibility(h: Handler) -> tuple:
+    """The desktop's AT-SPI tree as OSWorld's XML; 500 when it cannot be read, as OSWorld's server."""
+    try:
+        tree = desktop_tree(dict(os.environ))
+    except UnsupportedError as err:
+        raise Refused(HTTPStatus.NOT_IMPLEMENTED, str(err)) from None
+    if tree is None:
+        failed = {"status": "error", "message": "the AT-SPI tree could not be read"}
+        return HTTPStatus.INTERNAL_SERVER_ERROR, failed, "json"
+    return HTTPStatus.OK, {"AT": tree}, "json"
+
+
 def unsupported(what: str):
     def route(h: Handler) -> tuple:
         raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"{what} is not available on this server")
@@ -257,7 +272,7 @@ GET_ROUTES = {
     "/platform": lambda h: (HTTPStatus.OK, "Linux", "text"),
     "/cursor_position": lambda h: (HTTPStatus.OK, list(desktop_ops.pointer()), "json"),
     "/terminal": lambda h: (HTTPStatus.OK, {"output": None}, "json"),
-    "/accessibility": unsupported("the accessibility tree (AT-SPI)"),
+    "/accessibility": accessibility,
     "/probe": lambda h: (HTTPStatus.OK, {"status": "Probe successful"}, "json"),
     "/obs_winagent": unsupported("WAA's Windows observation (this is a Linux server)"),
 }

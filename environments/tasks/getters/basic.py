@@ -53,7 +53,8 @@ def relative_day(name: str, today: date) -> date:
         return today + timedelta(days=5 - today.weekday())
     if name == "this Sunday":
         return today + timedelta(days=6 - today.weekday())
-    words = {"Monday": 0, "Tuesday": 1, "Wednesday": 2, "Thursday": 3, "Friday": 4, "Saturday": 5, "Sunday": 6}
+    words = {"Monday": 0, "Tuesday": 1, "Wednesday": 2, "Thursday": 3, "Friday": 4, "Saturday": 5,
+             "Sunday": 6}
     for prefix in ("next week ", "next "):
         if name.startswith(prefix) and name[len(prefix):] in words:
             return _next_weekday(today, words[name[len(prefix):]])
@@ -64,7 +65,8 @@ def relative_day(name: str, today: date) -> date:
 
 
 def format_day(template: str, day: date) -> str:
-    """OSWorld's date placeholders: {DoW} {Month} {MonthFull} {month} {Month0D} {MonthD} {DayD} {Day0D} {Year}."""
+    """OSWorld's date placeholders: {DoW} {Month} {MonthFull} {month} {Month0D} {MonthD} {DayD} {Day0D}
+    {Year}."""
     values = {
         "{DoW}": WEEKDAYS[day.weekday()], "{MonthFull}": MONTHS[day.month - 1],
         "{Month0D}": f"{day.month:02d}", "{MonthD}": str(day.month), "{Month}": MONTHS[day.month - 1][:3],
@@ -93,7 +95,8 @@ def get_rule_relative_time(context: Any, params: RelativeTimeParams) -> dict[str
     start = relative_day(relative.start, today)
     if relative.end is None:
         times = expected["time"]
-        expected["time"] = [format_day(t, start) for t in times] if isinstance(times, list) else format_day(times, start)
+        expected["time"] = ([format_day(t, start) for t in times] if isinstance(times, list)
+                            else format_day(times, start))
         return rules
     end = relative_day(relative.end, today)
     if relative.start.endswith(" split"):

@@ -12,16 +12,31 @@ from environments.tasks.registry import getter
 
 @getter("active_tab_info")
 def get_active_tab_info(context: TaskContext, _params: NoParams) -> dict[str, str] | None:
-    """{"title", "url", "content"} of the tab being looked at, or None when no tab is open."""
-    active = context.machine.tabs().active()
-    if active is None:
+    """{"title", "url", "content"} of the active tab as OSWorld reads it: its URL loaded again in a
+    new page of a fresh browser context (no cookies), read after `load` (title "Load timeout" when
+    it does not load within 60 s). So a page that differs on a reload — typed text, a DOM changed
+    by script, a page behind a login — reads as it loads anew, as on OSWorld. None when no tab is
+    open, no browser answers, or the URL cannot be loaded."""
+    url = _active_url(context)
+    if url is None:
         return None
-    tab, html = active
+    try:
+        read = context.machine.tabs().reload(url)
+    except ConnectionError:
+        return None
+    if read is None:
+        return None
+    tab, html = read
     return {"title": tab.title, "url": tab.url, "content": html}
 
 
 def _active_url(context: TaskContext) -> str | None:
-    active = context.machine.tabs().active()
+    """The visible tab's full URL (DevTools); None when no tab is open or no browser answers, where
+    OSWorld finds no address bar in the accessibility tree."""
+    try:
+        active = context.machine.tabs().active()
+    except ConnectionError:
+        return None
     return active[0].url if active else None
 
 
@@ -55,6 +70,12 @@ def get_open_tabs_info(context: TaskContext, _params: NoParams) -> list[dict[str
 
 @getter("accessibility_tree")
 def get_accessibility_tree(context: TaskContext, _params: NoParams) -> str | None:
-    """The accessibility tree of what is in front: a browser page's ARIA snapshot (desktop
-    applications' trees need AT-SPI, which local environments do not provide)."""
-    return context.machine.accessibility_tree()
+    """The desktop's accessibility tree as OSWorld's server gives it: AT-SPI as XML (see
+    `environments.tasks.accessibility`); None when the machine cannot read it, or its VM server
+    answers 500 (OSWorld's getter gives None then)."""
+    try:
+        return context.machine.accessibility_tree()
+    except RuntimeError as err:
+        if getattr(err, "status", None) == 500:
+            return None
+        raise
