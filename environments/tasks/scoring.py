@@ -5,6 +5,9 @@
 - One metric: a result file that cannot be found scores 0.
 - Several metrics with conj "and" (the default): 0 as soon as one is 0 (or its result is
   missing), else the mean; with "or": 1 as soon as one is 1, else the max.
+
+`score_explained` also says why (each metric's score, what its getters returned or raised);
+`score` returns the same number as a float that carries that explanation.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from pydantic import BaseModel
 
 from environments.tasks import getters as _getters  # noqa: F401  (registers the getters)
 from environments.tasks import metrics as _metrics  # noqa: F401  (registers the metrics)
+from environments.tasks.explanation import (
+    ExplainedScore, GetterOutcome, MetricExplanation, ScoreExplanation, exception_text, short_repr,
+)
 from environments.tasks.model import Evaluator, GetterConfig, JsonObject
 from environments.tasks.registry import (
     GETTERS, METRICS, Registered, TaskConfigError, UnsupportedError, call_metric, lookup, validated,
@@ -48,30 +54,85 @@ class PreparedMetric:
             return call_metric(self.entry, (result_state,), self.options)
         return call_metric(self.entry, (result_state, self.expected(context)), self.options)
 
+    def explained(self, context: Any, index: int) -> MetricExplanation:
+        """The metric's score as `__call__` computes it, with what each getter returned or raised.
+
+        A missing file (`FileNotFoundError` from a getter or the metric) scores 0, as OSWorld does;
+        any other exception propagates (the task errors) with a note naming the metric and what
+        its getters had returned.
+        """
+        told = self.options.model_dump(exclude_unset=True)
+        known: dict[str, Any] = {"index": index, "name": self.entry.name,
+                                 "options": short_repr(told) if told else None}
+        states: list[Any] = []
+        for side, getter in (("actual", self.result), ("expected", self.expected)):
+            if getter is None:
+                if side == "actual":
+                    states.append(None)
+                continue
+            try:
+                value = getter(context)
+            except FileNotFoundError as err:
+                known[side] = GetterOutcome(getter=getter.entry.name, raised=exception_text(err))
+                return MetricExplanation(**known, score=0.0, note="a file the getter reads is missing: 0")
+            except Exception as err:
+                role = "result" if side == "actual" else "expected"
+                err.add_note(_failure(known, f"its {role} getter {getter.entry.name} raised"))
+                raise
+            known[side] = GetterOutcome(getter=getter.entry.name, value=short_repr(value))
+            states.append(value)
+        try:
+            value = call_metric(self.entry, tuple(states), self.options)
+        except FileNotFoundError as err:
+            note = f"the metric found a file missing: 0 ({exception_text(err)})"
+            return MetricExplanation(**known, score=0.0, note=note)
+        except Exception as err:
+            err.add_note(_failure(known, "the metric itself raised"))
+            raise
+        return MetricExplanation(**known, score=value)
+
+
+def _failure(known: dict[str, Any], what: str) -> str:
+    """The note an exception from a metric or its getter carries into the task's error log."""
+    return "while scoring " + MetricExplanation(**known, note=what).text()
+
 
 def score(evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "") -> float:
-    """The task's score for an episode whose last action was (or was not) FAIL."""
+    """The task's score for an episode whose last action was (or was not) FAIL: an `ExplainedScore`,
+    a float whose `explanation` says how it came about."""
+    return ExplainedScore(score_explained(evaluator, context, last_action_failed, task_id))
+
+
+def score_explained(
+    evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "",
+) -> ScoreExplanation:
+    """The task's score with every metric's part in it, by OSWorld's rules (see the module's docstring)."""
     if evaluator.is_infeasible:
-        return 1.0 if last_action_failed else 0.0
+        said = "was" if last_action_failed else "was not"
+        return ScoreExplanation(score=1.0 if last_action_failed else 0.0,
+                                rule=f"infeasible task: 1 only when the last action is FAIL, and it {said}")
     if last_action_failed:
-        return 0.0
-    if isinstance(evaluator.func, str):
-        try:
-            return prepared_metric(evaluator, 0, task_id)(context)
-        except FileNotFoundError:
-            return 0.0
-    results: list[float] = []
-    for i in range(len(evaluator.func)):
-        try:
-            value = prepared_metric(evaluator, i, task_id)(context)
-        except FileNotFoundError:
-            value = 0.0
-        if evaluator.conj == "and" and value == 0.0:
-            return 0.0
-        if evaluator.conj == "or" and value == 1.0:
-            return 1.0
-        results.append(value)
-    return sum(results) / len(results) if evaluator.conj == "and" else max(results)
+        return ScoreExplanation(score=0.0, rule="the last action was FAIL (feasible task): 0, no metric run")
+    count = len(evaluator.metrics)
+    if count == 1:
+        only = prepared_metric(evaluator, 0, task_id).explained(context, 1)
+        return ScoreExplanation(score=only.score or 0.0, rule="the score of its one metric", metrics=[only])
+    parts: list[MetricExplanation] = []
+    for i in range(count):
+        part = prepared_metric(evaluator, i, task_id).explained(context, i + 1)
+        parts.append(part)
+        decided = {"and": 0.0, "or": 1.0}[evaluator.conj]
+        if part.score == decided:
+            skipped = [MetricExplanation(index=j + 1, name=name, note=f"not run (metric {i + 1} decided)")
+                       for j, name in enumerate(evaluator.metrics[i + 1:], i + 1)]
+            rule = f"conj {evaluator.conj!r}: metric {i + 1} scored {decided:g}, so the task does"
+            return ScoreExplanation(score=decided, rule=rule, metrics=parts + skipped)
+    values = [part.score or 0.0 for part in parts]
+    if evaluator.conj == "and":
+        return ScoreExplanation(score=sum(values) / len(values), metrics=parts,
+                                rule=f"conj 'and': the mean of the {count} metrics' scores (none was 0)")
+    return ScoreExplanation(score=max(values), metrics=parts,
+                            rule=f"conj 'or': the highest of the {count} metrics' scores (none was 1)")
 
 
 def prepared_metric(evaluator: Evaluator, index: int, task_id: str = "") -> PreparedMetric:
@@ -84,7 +145,8 @@ def prepared_metric(evaluator: Evaluator, index: int, task_id: str = "") -> Prep
     place = f"metric {index + 1} ({name})"
     entry, options = _metric(evaluator, index, name, place, task_id)
     return PreparedMetric(
-        entry, options, _getter(result, "result", place, task_id), _getter(expected, "expected", place, task_id),
+        entry, options, _getter(result, "result", place, task_id),
+        _getter(expected, "expected", place, task_id),
     )
 
 
@@ -119,7 +181,9 @@ def _parts(evaluator: Evaluator, index: int) -> tuple[str, GetterConfig | None, 
     return evaluator.func[index], _item(evaluator.result, index), _item(evaluator.expected, index)
 
 
-def _metric(evaluator: Evaluator, index: int, name: str, place: str, task_id: str) -> tuple[Registered, BaseModel]:
+def _metric(
+    evaluator: Evaluator, index: int, name: str, place: str, task_id: str,
+) -> tuple[Registered, BaseModel]:
     entry = lookup(METRICS, "metric", name)
     return entry, validated(entry, _options(evaluator, index), place, task_id)
 

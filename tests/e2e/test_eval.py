@@ -104,31 +104,36 @@ def test_every_task_scores_0_when_the_agent_claims_success_at_once(give_up: Stan
     assert json.loads((results / "summary.json").read_text())["mean_score"] == 0.0
 
 
-def test_errored_tasks_stay_in_the_denominator(solutions: StandIn, tmp_path: Path) -> None:
+def test_errored_and_unsupported_tasks_stay_in_the_denominator(solutions: StandIn, tmp_path: Path) -> None:
     tasks = tmp_path / "tasks" / "os"
     tasks.mkdir(parents=True)
     shutil.copy(SUITE / "examples" / "os" / "terminal-arithmetic.json", tasks)
     broken = json.loads((SUITE / "examples" / "os" / "terminal-make-folders.json").read_text())
     broken["config"] = [{"type": "execute", "parameters": {}}]  # no command: the step's parameters are refused
     (tasks / "terminal-make-folders.json").write_text(json.dumps(broken))
-    unknown = dict(broken, id="needs-login", config=[{"type": "login", "parameters": {}}])
-    (tasks / "needs-login.json").write_text(json.dumps(unknown))
+    unknown = dict(broken, id="needs-unknown", config=[{"type": "no_such_step", "parameters": {}}])
+    unknown["evaluator"] = dict(broken["evaluator"], func="no_such_metric")
+    (tasks / "needs-unknown.json").write_text(json.dumps(unknown))
     (tasks / "unreadable.json").write_text("{not json")
 
     results = tmp_path / "results"
     done = kimi_agent_eval(solutions.base_url, results, "--tasks", str(tmp_path / "tasks"), "--retries", "1")
     assert done.returncode == 1, done.stdout + done.stderr
     summary = json.loads((results / "summary.json").read_text())
-    assert (summary["scheduled"], summary["finished"], summary["errored"]) == (4, 1, 3)
-    assert summary["mean_score"] == 0.25
-    errors = {t["task_id"]: t["error"] for t in summary["tasks"] if t["status"] == "errored"}
+    counts = tuple(summary[k] for k in ("scheduled", "scored", "errored", "unsupported", "interrupted"))
+    assert counts == (4, 1, 2, 1, 0)
+    assert summary["mean_score"] == 0.25  # every scheduled task is in the denominator
+    errors = {t["task_id"]: t["error"] for t in summary["tasks"] if t["status"] != "scored"}
     assert "task 'terminal-make-folders': setup step 1 (execute) failed: field 'command'" in errors["terminal-make-folders"]
-    assert "'login' is not implemented" in errors["needs-login"]
+    assert errors["needs-unknown"] == "not implemented: setup:no_such_step, metric:no_such_metric"
     assert "not loadable" in errors["unreadable"]
     assert (results / "os" / "terminal-make-folders" / "error.txt").exists()
     assert not (results / "os" / "terminal-make-folders" / "result.txt").exists()
     log = (results / "os" / "terminal-make-folders" / "log.txt").read_text()
     assert "attempt 1" in log and "attempt 2" in log
+    # Pre-flight: the unsupported task never ran (no log, no trajectory), and is shown apart.
+    assert sorted(p.name for p in (results / "os" / "needs-unknown").iterdir()) == ["unsupported.txt"]
+    assert "UNSUPPORTED os/needs-unknown: not implemented: setup:no_such_step" in done.stdout
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,3 +139,79 @@ def test_reference_harness_results_import_into_trajectories(tmp_path: Path) -> N
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert page.returncode == 0, page.stdout + page.stderr
     assert "I list files." in (tmp_path / "v.html").read_text()
+
+
+def scripted_eval(results: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "eval", "--backend", "scripted", "--script", str(SOLUTIONS), "--tasks", str(CHROME),
+         "--results", str(results), *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"},
+    )
+
+
+@pytest.mark.browser
+def test_a_rerun_with_another_model_never_reports_the_earlier_models_results(tmp_path: Path) -> None:
+    results = tmp_path / "r"
+    first = scripted_eval(results, "--model", "model-a")
+    assert first.returncode == 0, first.stdout + first.stderr
+    stamps = {p: p.stat().st_mtime_ns for p in results.glob("*/*/result.txt")}
+    other = scripted_eval(results, "--model", "model-b")
+    assert other.returncode == 2, other.stdout + other.stderr
+    assert f"{results} holds another run (model: model-a → model-b): use another --results folder, or --new-run" in other.stdout
+    assert "(finished earlier)" not in other.stdout and "Traceback" not in other.stdout + other.stderr
+    assert {p: p.stat().st_mtime_ns for p in results.glob("*/*/result.txt")} == stamps
+    assert json.loads((results / "manifest.json").read_text())["identity"]["model"] == "model-a"
+    # The same model resumes; --new-run starts model B's run and keeps A's apart.
+    same = scripted_eval(results, "--model", "model-a")
+    assert same.returncode == 0 and same.stdout.count("(finished earlier)") == 4, same.stdout
+    fresh = scripted_eval(results, "--model", "model-b", "--new-run")
+    assert fresh.returncode == 0 and "(finished earlier)" not in fresh.stdout, fresh.stdout + fresh.stderr
+    assert json.loads((results / "manifest.json").read_text())["identity"]["model"] == "model-b"
+    [previous] = (results / "_previous_runs").iterdir()
+    assert json.loads((previous / "manifest.json").read_text())["identity"]["model"] == "model-a"
+    assert len(list(previous.glob("*/*/result.txt"))) == 4
+    page = tmp_path / "report.html"
+    report = subprocess.run([sys.executable, "-m", "agent", "eval", "--report", str(results), "--out", str(page)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
+    assert "model-b" in report.stdout and "│ all  " in report.stdout and "│         4 │" in report.stdout, report.stdout
+    # The page lists every task with its status, score, steps and a working link to its trajectory page.
+    html = page.read_text()
+    links = re.findall(r'<a href="([^"]+)">view</a>', html)
+    assert len(links) == 4 and all((tmp_path / link).resolve().is_file() for link in links), links
+    assert all(f"chrome/{p.stem}</td>" in html for p in CHROME.glob("*.json"))
+    assert html.count('<td class="scored">scored</td><td>1</td>') == 4
+
+
+@pytest.mark.browser
+def test_results_in_osworlds_layout_are_read_by_its_result_walk_and_our_importer(tmp_path: Path) -> None:
+    tasks = tmp_path / "suite" / "examples" / "chrome"
+    tasks.mkdir(parents=True)
+    (tmp_path / "suite" / "files").symlink_to(SUITE / "files")  # the tasks' files, where their relative paths lead
+    for source in CHROME.glob("*.json"):
+        (tasks / source.name).write_text(source.read_text())
+    unknown = json.loads((CHROME / "open-pricing-page.json").read_text())
+    unknown.update(id="needs-unknown", evaluator=dict(unknown["evaluator"], func="no_such_metric"))
+    (tasks / "needs-unknown.json").write_text(json.dumps(unknown))
+    out = tmp_path / "osworld"
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "eval", "--backend", "scripted", "--script", str(SOLUTIONS), "--tasks", str(tasks),
+         "--results", str(tmp_path / "r"), "--model", "org/kimi", "--osworld-results", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The walk of OSWorld's show_result.get_result: RESULT/<action_space>/<observation>/<model>/<domain>/<id>/result.txt
+    target = out / "pyautogui" / "screenshot" / "org/kimi"
+    found = {example.name: float((example / "result.txt").read_text())
+             for domain in target.iterdir() if domain.is_dir()
+             for example in domain.iterdir() if example.is_dir() and (example / "result.txt").exists()}
+    assert found == {p.stem: 1.0 for p in CHROME.glob("*.json")}  # the unsupported task has no result.txt, as theirs
+    assert (target / "chrome" / "needs-unknown").is_dir()
+    folder = target / "chrome" / "sign-up-form"
+    lines = [json.loads(line) for line in (folder / "traj.jsonl").read_text().splitlines()]
+    assert {"step_num", "action_timestamp", "action", "response", "reward", "done", "info", "screenshot_file"} <= set(lines[0])
+    assert lines[-1]["action"] == "DONE" and lines[-1]["done"] is True
+    assert all((folder / line["screenshot_file"]).is_file() for line in lines)
+    assert any(line["action"].startswith("pyautogui.") for line in lines)
+    back = subprocess.run([sys.executable, "-m", "agent", "import", str(target), str(tmp_path / "back")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert back.returncode == 0 and "5 imported, 0 failed" in back.stdout, back.stdout + back.stderr

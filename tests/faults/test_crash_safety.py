@@ -128,7 +128,7 @@ def test_eval_killed_at_random_points_keeps_every_finished_score_and_resumes(mod
             if (results / "summary.json").exists():  # written atomically: whole JSON or absent
                 summary = json.loads((results / "summary.json").read_text())
                 for task in summary["tasks"]:
-                    if task["status"] == "finished":
+                    if task["status"] == "scored":
                         assert now[task["task_id"]][0] == task["score"]  # what the summary counts is on disk
             kept = now
             mid_suite += 0 < len(now) < len(expected)
@@ -139,6 +139,6 @@ def test_eval_killed_at_random_points_keeps_every_finished_score_and_resumes(mod
         assert {task: score for task, (score, _) in final.items()} == expected
         assert all(final[task] == value for task, value in kept.items())  # resume redid only the rest
         summary = json.loads((results / "summary.json").read_text())
-        assert (summary["scheduled"], summary["finished"], summary["errored"]) == (len(expected), len(expected), 0)
+        assert (summary["scheduled"], summary["scored"], summary["errored"]) == (len(expected), len(expected), 0)
     print(f"kills that landed mid-suite: {mid_suite}")
     assert mid_suite > 0, "no kill left a partly finished suite: the resume case was never exercised"

@@ -1,0 +1,93 @@
+"""A task's result also written in OSWorld's own layout, so the reference harness's result scripts read ours.
+
+    OUT/<action_space>/<observation>/<model>/<domain>/<id>/
+        traj.jsonl                 one line per executed action: step_num, action_timestamp, action
+                                   (pyautogui source, or DONE/FAIL), response, reward, done, info,
+                                   screenshot_file
+        step_<n>_<timestamp>.png   the screen after step n (n from 1)
+        result.txt                 the score: only for a scored task
+
+As their runner does, a task with no score (errored, unsupported, interrupted) gets no result.txt,
+so their script leaves it out of its mean (ours keeps it in: see the README), and their resume
+reruns it. The model name is used as the folder name as given (a `/` in it nests, as with their
+`--model`). No video: our episodes keep frames, not a screen recording.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+from actions.coords import PointChain, with_point
+from actions.executors.remote import to_pyautogui
+from actions.models import Action, Done, Fail, Point
+from agent.evaluation.results import TaskResult
+from agent.trajectory.store import Trajectory, TrajectoryReadError, read_trajectory
+
+ACTION_SPACE, OBSERVATION = "pyautogui", "screenshot"
+
+
+def osworld_folder(out: Path, model: str, domain: str, task_id: str) -> Path:
+    return out / ACTION_SPACE / OBSERVATION / model / (domain or "default") / task_id
+
+
+def write_osworld_task(out: Path, model: str, result: TaskResult, trajectory_folder: Path) -> Path:
+    """Write (or rewrite) one task's OSWorld-layout folder from our trajectory and result; returns it."""
+    folder = osworld_folder(out, model, result.domain, result.task_id)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    try:
+        trajectory: Trajectory | None = read_trajectory(trajectory_folder)
+    except (OSError, TrajectoryReadError, ValueError):
+        trajectory = None
+    lines = []
+    if trajectory is not None:
+        steps = trajectory.steps
+        for number, step in enumerate(steps, 1):
+            stamp = datetime.fromtimestamp(step.ended_at).strftime("%Y%m%d@%H%M%S")
+            shot = f"step_{number}_{stamp}.png"
+            after = (trajectory.frame_path(steps[number]) if number < len(steps)
+                     else trajectory.final_frame_path() or trajectory.frame_path(step))
+            _save_png(after, folder / shot)
+            last = number == len(steps)
+            for code in _codes(step.actions, step.coordinates) or ["WAIT"]:
+                lines.append({
+                    "step_num": number, "action_timestamp": stamp, "action": code,
+                    "response": step.response.text,
+                    "reward": 0, "done": last and trajectory.info.outcome in ("done", "fail"), "info": {},
+                    "screenshot_file": shot,
+                })
+    (folder / "traj.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    if result.status == "scored":
+        (folder / "result.txt").write_text(f"{result.score}\n", encoding="utf-8")
+    return folder
+
+
+def _codes(actions: list[Action], chains: list[PointChain | None]) -> list[str]:
+    """Each action as the reference harness logs it: pyautogui source in screen pixels, DONE or FAIL."""
+    codes = []
+    for index, action in enumerate(actions):
+        if isinstance(action, Done | Fail):
+            codes.append("DONE" if isinstance(action, Done) else "FAIL")
+            continue
+        chain = chains[index] if index < len(chains) else None
+        if chain is not None:
+            action = with_point(action, Point(x=chain.screen[0], y=chain.screen[1], space="screen"))
+        try:
+            codes.append(to_pyautogui(action))
+        except ValueError:  # a point that never reached screen space: the step did not run it
+            continue
+    return codes
+
+
+def _save_png(source: Path, target: Path) -> None:
+    with Image.open(source) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+    target.write_bytes(buffer.getvalue())
