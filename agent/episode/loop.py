@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol
 
 from actions.coords import Frame
@@ -46,6 +47,22 @@ class Perception:
     encode: Callable[[Screenshot], tuple[EncodedImage, Frame]]
 
 
+def _ignore(_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class LoopEvents:
+    """Live feedback from the loop (a start banner, a spinner while the model thinks); each is optional."""
+
+    started: Callable[[Path], None] = _ignore
+    """The episode folder, before the environment is reset."""
+    thinking: Callable[[int], None] = _ignore
+    """A step's index, just before the model is asked."""
+    acting: Callable[[int], None] = _ignore
+    """A step's index, once the model has answered (before guards ask anyone and actions run)."""
+
+
 @dataclass
 class EpisodeResult:
     outcome: Outcome
@@ -68,22 +85,27 @@ def run_episode(
     on_step: Callable[[StepRecord], None] | None = None,
     reset_options: TaskOptions | None = None,
     guards: Guards | None = None,
+    events: LoopEvents = LoopEvents(),
 ) -> EpisodeResult:
     """Run until done/fail, a budget runs out, a guard stops it, an error, or Ctrl+C; the trajectory is finished in every case.
 
     `reset_options` go to `env.reset` (e.g. a task, to run its setup first); an
     exception from reset (a failed setup) ends the episode as an error and is re-raised.
     `guards` check every action before it is performed; by default the shipped policy with
-    nobody to confirm (so `confirm` rules deny) and the default runaway limits.
+    nobody to confirm (so `confirm` rules deny) and the default runaway limits. After the
+    last step the screen is captured once more and stored as the episode's final frame.
     """
     started = time.monotonic()
     result = EpisodeResult(outcome="running", folder=str(writer.folder))
     guard = (guards or Guards()).episode()
     where = "environment"  # what an unexpected exception is blamed on: the env's reset, then the agent
+    events.started(writer.folder)
     try:
         options = (reset_options or TaskOptions()).model_copy(update={"instruction": policy.instruction})
         _, info = env.reset(options=options)
         where = "agent"
+        if isinstance(info.get("vnc"), str):  # a VM env says where a person can watch it
+            writer.note(vnc=info["vnc"])
         capture_seconds = _capture_seconds(info)
         for index in range(budget.max_steps):
             if budget.max_seconds is not None and time.monotonic() - started > budget.max_seconds:
@@ -93,7 +115,9 @@ def run_episode(
             if panic is not None:
                 result.outcome, result.error = "stopped", panic.reason
                 break
-            record, capture_seconds = _one_step(env, policy, perception, writer, index, capture_seconds, guard)
+            record, capture_seconds = _one_step(
+                env, policy, perception, writer, index, capture_seconds, guard, events,
+            )
             writer.append(record)
             result.steps.append(record)
             if on_step:
@@ -128,8 +152,18 @@ def run_episode(
     finally:
         if result.outcome == "running":
             result.outcome = "error"
-        writer.finish(result.outcome, answer=result.answer, error=result.error)
+        final = _final_frame(env, perception, writer) if where == "agent" and result.steps else None
+        writer.finish(result.outcome, answer=result.answer, error=result.error, final_frame=final)
     return result
+
+
+def _final_frame(env: AgentEnv, perception: Perception, writer: TrajectoryWriter) -> str | None:
+    """The screen after the last action, stored; None when it cannot be had (the outcome already says why)."""
+    try:
+        image, _ = perception.encode(env.last_screenshot)
+        return writer.write_final_frame(image.data, image.extension)
+    except Exception:  # noqa: BLE001  a dead display or browser: the episode ends without a final frame
+        return None
 
 
 def _one_step(
@@ -140,6 +174,7 @@ def _one_step(
     index: int,
     capture_seconds: float,
     guard: EpisodeGuard,
+    events: LoopEvents,
 ) -> tuple[StepRecord, float]:
     started_at = time.time()
     shot = env.last_screenshot
@@ -147,7 +182,11 @@ def _one_step(
     image, frame = perception.encode(shot)
     encode_seconds = time.perf_counter() - t0
     name = writer.write_frame(index, image.data, image.extension)
+    events.thinking(index)
     decision = policy.decide(Observation(image.data_url, frame, name, guard.take_note()))
+    events.acting(index)
+    if decision.response.stand_in:
+        writer.note(stand_in=decision.response.stand_in)
     execution = ExecutionRecord()
     env_error: str | None = None
     execute_seconds = settle_seconds = next_capture = 0.0

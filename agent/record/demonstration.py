@@ -23,7 +23,7 @@ from agent.record.input_grouping import (
 )
 from agent.record.xtest import nudge_until
 from agent.trajectory.store import (
-    EpisodeInfo, ExecutionRecord, Outcome, RequestRecord, StepRecord, TrajectoryWriter,
+    EnvSetup, EpisodeInfo, ExecutionRecord, Outcome, RequestRecord, StepRecord, TrajectoryWriter,
 )
 from environments.encode import encode_image
 from environments.screen import RawFrame, ScreenCapture, frame_for
@@ -100,7 +100,8 @@ def record_demonstration(
     """Record input on the current display into `options.folder` until the stop hotkey, the time limit or Ctrl+C."""
     events: queue.Queue[InputEvent] = queue.Queue()
     grouper = ActionGrouper(options.stop_keys)
-    info = EpisodeInfo(instruction=options.instruction, model="human", env="desktop", started_at=time.time())
+    info = EpisodeInfo(instruction=options.instruction, model="human", env="desktop", started_at=time.time(),
+                       setup=EnvSetup(kind="desktop", monitor=options.monitor))
     with RecentFrames(ScreenCapture(options.monitor)) as frames, _Listeners(events, frames), \
             TrajectoryWriter(options.folder, info) as writer:
         on_ready()

@@ -19,6 +19,7 @@ from PIL import Image
 from actions.coords import Frame, point_of, with_point
 from actions.models import MAX_WAIT_SECONDS, Action, Point, Wait
 from agent.episode.loop import AgentEnv
+from agent.replay.divergence import save_divergence
 from agent.replay.similarity import DEFAULT_THRESHOLD, Similarity, compare
 from agent.trajectory.store import EPISODE_FILE, StepRecord, Trajectory, read_trajectory
 
@@ -42,6 +43,8 @@ class ReplayOptions:
     first: int = 1
     """First step to replay, 1-based (as `run` prints them)."""
     last: int | None = None
+    evidence: Path | None = None
+    """Folder for the side-by-side image of each diverged step (recorded | live); None: none saved."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class StepReplay:
     actions: list[Action]
     performed: int = 0
     error: str | None = None
+    evidence: Path | None = None
+    """The recorded and live frames side by side, if it diverged and `ReplayOptions.evidence` is set."""
 
 
 @dataclass
@@ -129,16 +134,25 @@ def replay(
             recorded_gap = (step.started_at - previous[0].started_at) / options.speed
             _pause(env, recorded_gap - (time.monotonic() - previous[1]))
         previous = (step, time.monotonic())
-        similarity = _matching_screen(env, recorded_frame(trajectory, step), options)
+        recorded = recorded_frame(trajectory, step)
+        similarity = _matching_screen(env, recorded, options)
         actions = replayable_actions(step)
         diverged = similarity.score < options.threshold
+        evidence = None
+        if diverged and options.evidence is not None:
+            live = env.last_screenshot.image
+            try:
+                evidence = save_divergence(options.evidence, recorded, live, step.index + 1, similarity)
+            except OSError as err:
+                raise ReplayError(f"step {step.index + 1} diverged, and its frames cannot be saved into "
+                                  f"{options.evidence}: {err.strerror or err}; give --evidence DIR") from None
         if diverged and options.on_divergence == "stop":
-            result = StepReplay(step.index + 1, similarity, True, actions)
+            result = StepReplay(step.index + 1, similarity, True, actions, evidence=evidence)
             report.steps.append(result)
             report.stopped_at = result.number
             on_step(result)
             return report
-        result = _perform(env, step.index + 1, actions, similarity, diverged)
+        result = _perform(env, step.index + 1, actions, similarity, diverged, evidence)
         report.steps.append(result)
         on_step(result)
         if result.error is not None:
@@ -166,12 +180,16 @@ def _matching_screen(env: AgentEnv, recorded: Image.Image, options: ReplayOption
     return similarity
 
 
-def _perform(env: AgentEnv, number: int, actions: list[Action], similarity: Similarity, diverged: bool) -> StepReplay:
+def _perform(
+    env: AgentEnv, number: int, actions: list[Action], similarity: Similarity, diverged: bool,
+    evidence: Path | None,
+) -> StepReplay:
     for performed, action in enumerate(actions):
         outcome = env.perform(action)
         if not outcome.ok:
-            return StepReplay(number, similarity, diverged, actions, performed, outcome.error or "failed")
-    return StepReplay(number, similarity, diverged, actions, len(actions))
+            error = outcome.error or "failed"
+            return StepReplay(number, similarity, diverged, actions, performed, error, evidence)
+    return StepReplay(number, similarity, diverged, actions, len(actions), evidence=evidence)
 
 
 def _pause(env: AgentEnv, seconds: float) -> None:

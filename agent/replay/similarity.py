@@ -69,8 +69,8 @@ class Similarity:
 def compare(live: Image.Image, recorded: Image.Image, config: SimilarityConfig = SimilarityConfig()) -> Similarity:
     """How alike `live` and `recorded` look; sizes may differ (both are scaled to `live`'s aspect)."""
     height = max(config.block, round(config.width * live.height / live.width))
-    a = _small_grey(live, (config.width, height))
-    b = _small_grey(recorded, (config.width, height))
+    a = small_grey(live, (config.width, height))
+    b = small_grey(recorded, (config.width, height))
     ssim = block_ssim(a, b, config.block)
     changed = int(np.count_nonzero(ssim < config.block_ssim))
     return Similarity(score=(ssim.size - changed) / ssim.size, changed_blocks=changed, blocks=int(ssim.size))
@@ -93,5 +93,6 @@ def block_ssim(a: np.ndarray, b: np.ndarray, block: int) -> np.ndarray:
     return ((2 * mx * my + _C1) * (2 * cov + _C2)) / ((mx**2 + my**2 + _C1) * (vx + vy + _C2))
 
 
-def _small_grey(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+def small_grey(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """`image` in grey, area-averaged to `size`, as floats (what blocks are compared on)."""
     return np.asarray(image.convert("L").resize(size, Image.Resampling.BOX), dtype=np.float64)

@@ -25,6 +25,7 @@ from actions.errors import first_error
 from actions.models import Action
 from agent.backends.chat import Completion, Message, Sampling
 from agent.trajectory.atomic import write_atomic
+from agent.trajectory.liveness import WriterProcess, this_process
 
 TRAJECTORY_FILE = "trajectory.jsonl"
 EPISODE_FILE = "episode.json"
@@ -130,8 +131,27 @@ class StepRecord(_Record):
     """Every time a safety guard stepped in during this step (empty in older trajectories)."""
 
 
+class EnvSetup(_Record):
+    """What the environment was started with, so `replay` can start the same one (a changed
+    launch command, size or page diverges at the first step). Never holds a token."""
+
+    kind: str
+    size: tuple[int, int] | None = None
+    """Screen of an xvfb desktop or viewport of a browser page (CSS px)."""
+    scale: float = 1.0
+    monitor: int = 1
+    launch: list[list[str]] = Field(default_factory=list)
+    """Programs an xvfb desktop started, each as argv."""
+    url: str | None = None
+    """The page a browser opened first."""
+    vm_url: str | None = None
+
+
 class EpisodeInfo(_Record):
-    """What the episode was asked to do, with what, and how it ended."""
+    """What the episode was asked to do, with what, and how it ended.
+
+    Fields after `domain` were added later; episodes written before them still load (they default to None).
+    """
 
     format_version: int = FORMAT_VERSION
     instruction: str
@@ -146,6 +166,16 @@ class EpisodeInfo(_Record):
     score: float | None = None
     task_id: str | None = None
     domain: str | None = None
+    setup: EnvSetup | None = None
+    """How the environment was started (`run`); None for task episodes, whose task sets them up."""
+    writer: WriterProcess | None = None
+    """Who writes the episode: an episode still `running` whose writer is gone was killed (`liveness`)."""
+    stand_in: str | None = None
+    """What answered instead of a model (the scripted stand-in), when replies came from one."""
+    final_frame: str | None = None
+    """The frame captured after the last action, when the episode got that far."""
+    vnc: str | None = None
+    """Where a person can watch the episode's VM (HOST:PORT of a VNC server), when the environment has one."""
 
 
 class TrajectoryWriter:
@@ -153,9 +183,9 @@ class TrajectoryWriter:
 
     def __init__(self, folder: Path, info: EpisodeInfo) -> None:
         self.folder = folder
-        self.info = info
+        self.info = info if info.writer is not None else info.model_copy(update={"writer": this_process()})
         (folder / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / EPISODE_FILE, info.model_dump_json(indent=2))
+        write_atomic(folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
         self._lines = open(folder / TRAJECTORY_FILE, "a", encoding="utf-8")
 
     @classmethod
@@ -188,10 +218,32 @@ class TrajectoryWriter:
         os.fsync(self._lines.fileno())
         self.info = self.info.model_copy(update={"steps": record.index + 1})
 
-    def finish(self, outcome: Outcome, answer: str | None = None, error: str | None = None) -> EpisodeInfo:
+    def write_final_frame(self, data: bytes, extension: str) -> str:
+        """Store the frame captured after the last action (named in `episode.json` by `finish`)."""
+        name = f"{FRAMES_DIR}/final.{extension}"
+        with open(self.folder / name, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return name
+
+    def note(self, stand_in: str | None = None, vnc: str | None = None) -> EpisodeInfo:
+        """Add what was learnt while running (a stand-in answering, a VM's VNC address) to `episode.json`."""
+        found = (("stand_in", stand_in), ("vnc", vnc))
+        update = {k: v for k, v in found if v is not None and getattr(self.info, k) != v}
+        if update:
+            self.info = self.info.model_copy(update=update)
+            write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
+        return self.info
+
+    def finish(
+        self, outcome: Outcome, answer: str | None = None, error: str | None = None,
+        final_frame: str | None = None,
+    ) -> EpisodeInfo:
         """Record how the episode ended and close the folder."""
         self.info = self.info.model_copy(
-            update={"outcome": outcome, "answer": answer, "error": error, "ended_at": time.time()}
+            update={"outcome": outcome, "answer": answer, "error": error, "ended_at": time.time(),
+                    "final_frame": final_frame}
         )
         write_atomic(self.folder / EPISODE_FILE, self.info.model_dump_json(indent=2))
         self._lines.close()
@@ -245,10 +297,19 @@ class Trajectory(BaseModel):
     def frame_path(self, step: StepRecord) -> Path:
         """The step's frame file; a name or symlink leading out of the episode folder is refused,
         since a folder from someone else could otherwise make the viewer embed any file."""
-        path = self.folder / step.screenshot
+        return self._inside(step.screenshot, f"step {step.index} names the frame")
+
+    def final_frame_path(self) -> Path | None:
+        """The frame after the last action, if one was recorded (same refusal as `frame_path`)."""
+        if self.info.final_frame is None:
+            return None
+        return self._inside(self.info.final_frame, "episode.json names the final frame")
+
+    def _inside(self, name: str, what: str) -> Path:
+        path = self.folder / name
         if not path.resolve().is_relative_to(self.folder.resolve()):
             raise TrajectoryReadError(
-                f"{self.folder}: step {step.index} names the frame {step.screenshot!r}, which is outside the "
+                f"{self.folder}: {what} {name!r}, which is outside the "
                 "episode folder; this folder was not written by kimi-agent as is and is not read"
             )
         return path

@@ -24,11 +24,13 @@ from actions.describe import describe_action
 from actions.models import Action
 from agent.backends.chat import Message
 from agent.safety.guards import held_back, holds_back
+from agent.trajectory.liveness import episode_status
 from agent.trajectory.store import GuardEvent, StepRecord, Timings, Trajectory
 from agent.view.overlay import (
     COLOURS, TAG_STEP, ArrowShape, Corner, Mark, arrow_shape, badge_offset, caption_corner, episode_marks,
     marker_radius,
 )
+from agent.view.scored import score_view
 
 TIMING_PARTS = ("capture", "encode", "model", "parse", "execute", "settle")
 TIMING_COLOURS = dict(zip(TIMING_PARTS, ("#8b8d98", "#0090ff", "#8e4ec6", "#30a46c", "#f76b15", "#e5a000")))
@@ -94,17 +96,23 @@ class GuardRow:
 
 def guard_row(event: GuardEvent) -> GuardRow:
     if event.verdict == "confirm":
-        label = {"yes": "confirmed by a person", "no": "refused by a person"}.get(event.answer or "", "refused: nobody to confirm")
+        answers = {"yes": "confirmed by a person", "no": "refused by a person"}
+        label = answers.get(event.answer or "", "refused: nobody to confirm")
         return GuardRow(event, f"{event.kind} · {label}", holds_back(event))
     label = {"deny": "denied", "warn": "warning", "stop": "stopped the episode"}[event.verdict]
-    return GuardRow(event, f"{event.kind.replace('_', ' ')} · {label}", holds_back(event) or event.verdict == "stop")
+    alarm = holds_back(event) or event.verdict == "stop"
+    return GuardRow(event, f"{event.kind.replace('_', ' ')} · {label}", alarm)
 
 
 def render_html(trajectory: Trajectory, out: Path, frames_beside: bool = False) -> Path:
     """Write the page for `trajectory` to `out`; frames are embedded unless `frames_beside`."""
     out.parent.mkdir(parents=True, exist_ok=True)
     sources = _frame_sources(trajectory, out, frames_beside)
+    final = trajectory.final_frame_path()
+    shown = final is not None and final.is_file()
+    final_src = _source(final, trajectory, out, frames_beside) if shown else None
     started = trajectory.info.started_at
+    status = episode_status(trajectory.info)
     steps = [
         _step_view(step, marks, sources.get(step.index), started)
         for step, marks in zip(trajectory.steps, episode_marks(trajectory.steps))
@@ -116,7 +124,8 @@ def render_html(trajectory: Trajectory, out: Path, frames_beside: bool = False) 
         info=trajectory.info, trajectory=trajectory, steps=steps, style=Markup(style),
         script=Markup(script), script_hash=_csp_hash(script), colours=COLOURS, timing_colours=TIMING_COLOURS,
         totals=_totals(trajectory.steps), duration=_duration(trajectory), started=_clock(started),
-        badge_offset=badge_offset,
+        badge_offset=badge_offset, status=status, stand_in=stand_in(trajectory),
+        final_src=final_src, scored=score_view(trajectory, status),
     )
     out.write_text(html, encoding="utf-8")
     return out
@@ -124,7 +133,8 @@ def render_html(trajectory: Trajectory, out: Path, frames_beside: bool = False) 
 
 def _environment() -> Environment:
     # autoescape on for every template, whatever its file name: all trajectory text is untrusted
-    env = Environment(loader=PackageLoader("agent.view", "templates"), autoescape=True, undefined=StrictUndefined)
+    env = Environment(loader=PackageLoader("agent.view", "templates"), autoescape=True,
+                      undefined=StrictUndefined)
     env.filters["seconds"] = _seconds
     return env
 
@@ -136,7 +146,8 @@ def _step_view(step: StepRecord, marks: list[Mark], src: str | None, started: fl
     return StepView(
         record=step, src=src, marks=marks, radius=radius,
         arrows=[(m, arrow_shape(m, radius)) for m in marks if m.is_arrow],
-        tags=[_tag(m, radius, width, height) for m in marks if m.tag], corner=caption_corner(marks, width, height),
+        tags=[_tag(m, radius, width, height) for m in marks if m.tag],
+        corner=caption_corner(marks, width, height),
         actions=[_action_row(n, a, c, m) for n, (a, c, m) in enumerate(zip(step.actions, chains, marks), 1)],
         offset=step.started_at - started, request=[_message_text(m) for m in step.request.messages],
         guards=[guard_row(event) for event in step.guard],
@@ -147,7 +158,8 @@ def _tag(mark: Mark, radius: float, width: int, height: int) -> Tag:
     x, y = mark.to or mark.at or (0.0, 0.0)
     y += mark.slot * TAG_STEP * radius
     if mark.tag_side == "below":
-        place = f"left: {100 * x / width:.2f}%; top: {100 * (y + 2.2 * radius) / height:.2f}%; translate: -50% 0"
+        top = 100 * (y + 2.2 * radius) / height
+        place = f"left: {100 * x / width:.2f}%; top: {top:.2f}%; translate: -50% 0"
     elif mark.tag_side == "left":
         place = f"right: {100 * (width - x + 2 * radius) / width:.2f}%; top: {100 * y / height:.2f}%"
     else:
@@ -170,25 +182,33 @@ def _message_text(message: Message) -> tuple[str, str]:
     return message.role, "\n".join(parts)
 
 
+def stand_in(trajectory: Trajectory) -> str | None:
+    """What answered instead of the model, if anything did: the episode's note, else any step's reply."""
+    replies = (s.response.stand_in for s in trajectory.steps if s.response.stand_in)
+    return trajectory.info.stand_in or next(replies, None)
+
+
 def _frame_sources(trajectory: Trajectory, out: Path, beside: bool) -> dict[int, str]:
     """The `src` of each step's frame: a data URL, or a path relative to the page."""
     sources: dict[int, str] = {}
-    same_folder = out.parent.resolve() == trajectory.folder.resolve()
-    copies = out.parent / f"{out.stem}_frames"
     for step in trajectory.steps:
         path = trajectory.frame_path(step)
-        if not path.is_file():
-            continue
-        if not beside:
-            mime = mimetypes.guess_type(path.name)[0] or "image/jpeg"
-            sources[step.index] = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-        elif same_folder:
-            sources[step.index] = quote(step.screenshot)
-        else:
-            copies.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, copies / path.name)
-            sources[step.index] = quote(f"{copies.name}/{path.name}")
+        if path.is_file():
+            sources[step.index] = _source(path, trajectory, out, beside)
     return sources
+
+
+def _source(path: Path, trajectory: Trajectory, out: Path, beside: bool) -> str:
+    """One frame's `src`: a data URL, its path in the episode folder, or a copy beside the page."""
+    if not beside:
+        mime = mimetypes.guess_type(path.name)[0] or "image/jpeg"
+        return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    if out.parent.resolve() == trajectory.folder.resolve():
+        return quote(path.relative_to(trajectory.folder).as_posix())
+    copies = out.parent / f"{out.stem}_frames"
+    copies.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, copies / path.name)
+    return quote(f"{copies.name}/{path.name}")
 
 
 def _totals(steps: list[StepRecord]) -> Timings:

@@ -130,13 +130,16 @@ def test_frames_beside_the_page_load(recorded: dict[str, Trajectory], open_page,
     trajectory = recorded["instruct"]
     result = CliRunner().invoke(cli(), ["view", str(trajectory.folder), "--out", str(tmp_path / "out" / "p.html"), "--frames-beside"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "out" / "p_frames").iterdir()) == ["0000.jpg", "0001.jpg", "0002.jpg"]
+    frames = sorted(p.name for p in (tmp_path / "out" / "p_frames").iterdir())
+    assert frames == ["0000.jpg", "0001.jpg", "0002.jpg", "final.jpg"]
     html = tmp_path / "out" / "p.html"
     assert "data:image" not in html.read_text(encoding="utf-8")
     page, problems = open_page(html)
     for n in (1, 2, 3):
         page.locator(f"#step-{n}").scroll_into_view_if_needed()
         assert _loaded(page, f"#step-{n} img")
+    page.locator("#final").scroll_into_view_if_needed()
+    assert _loaded(page, "#final img")
     assert "fail" in page.locator(".outcome").inner_text()
     assert problems == []
 
