@@ -117,7 +117,12 @@ class BrowserEnv(ScreenEnv):
                 page.close()
         # A task opens its own tabs in setup; otherwise the page starts at `url`.
         url = "about:blank" if typed.task is not None else typed.url or self.url
-        self.page.goto(url, wait_until="load")
+        from playwright.sync_api import Error
+
+        try:
+            self.page.goto(url, wait_until="load")
+        except Error as err:  # an unreachable host (offline), a refused connection, an unknown scheme
+            raise BrowserStartError(f"cannot open {url}: {first_error(err)}") from None
         return super().reset(seed=seed, options=typed)
 
     def _task_machine(self, home: Path, cache: Path) -> LocalMachine:

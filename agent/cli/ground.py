@@ -17,9 +17,10 @@ from rich.table import Table
 
 from actions.errors import ActionError
 from agent.backends.base import BackendError
-from agent.backends.checkpoints import DEFAULT_CHECKPOINT
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, resolve_checkpoint
+from agent.backends.preflight import check_endpoints
 from agent.backends.registry import BackendSpec, open_backend, open_openai
-from agent.cli.options import backend_name
+from agent.cli.options import EXTRA_BODY_HELP, backend_name, extra_body
 from agent.grounding import (
     BBOX_FORMATS, BboxFormat, DatasetError, Grounding, Sample, SampleResult, Summary, ask, draw_point,
     evaluate, grounding_perception, grounding_sampling, image_screenshot, load_dataset, read_answer, score,
@@ -48,15 +49,21 @@ def ground_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
     backend: Annotated[str, typer.Option(help="openai: an OpenAI-compatible server (--base-url, or the local vllm serve); vllm-offline: vllm.LLM in this process (needs the vllm extra and a GPU); scripted: answer with the first recorded reply of --script, no model.")] = "openai",
     script: Annotated[Path | None, typer.Option(help="With --backend scripted: a script file {\"replies\": [...]} or a recorded episode folder.")] = None,
+    extra_body_json: Annotated[str | None, typer.Option("--extra-body", help=EXTRA_BODY_HELP)] = None,
 ) -> None:
     """Ask Kimi-VL where an element is: one request with the grounding prompt; print the point.
 
     The image is resized and encoded as the agent does it; the point is printed in pixels of the ORIGINAL image (or screenshot) and as fractions of its size. An unusable reply prints the error and exits with status 2; nothing is ever clicked.
     """
     name = backend_name(backend, script)
+    extra = extra_body(extra_body_json)
+    _, warning = resolve_checkpoint(model)
+    if warning and not json_output:  # --json: stdout is one JSON object and nothing else
+        console.print(f"[yellow]warning: {escape(warning)}[/yellow]", highlight=False)
     shot, instruction = _target(target, screen, monitor)
-    spec = BackendSpec(name, model, base_url, api_key, script, SERVE_LOG)
+    spec = BackendSpec(name, model, base_url, api_key, script, SERVE_LOG, extra_body=extra)
     try:
+        check_endpoints(name, [base_url], model, api_key)
         with ExitStack() as stack:
             completion, frame = ask(open_backend(spec, stack, _status), grounding_sampling(model, temperature, max_tokens),
                                     grounding_perception(model), shot, instruction)
@@ -151,6 +158,11 @@ def grounding_eval(
         console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     samples = data.samples[:limit]
+    try:
+        check_endpoints("openai", [base_url], model, api_key)
+    except BackendError as err:
+        console.print(f"[red]cannot evaluate: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
     console.print(f"{data.layout}: {len(samples)} sample(s), boxes {data.bbox_format}", highlight=False)
     progress = Progress(TextColumn("[bold]grounding"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True)

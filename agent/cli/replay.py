@@ -22,13 +22,14 @@ from actions.keys import UnknownKeyError
 from agent.cli.options import env_kind, parse_size
 from agent.record.demonstration import RecordOptions, record_demonstration
 from agent.record.input_grouping import parse_hotkey
+from agent.replay.environment import ReplayEnvRequest, replay_env
 from agent.replay.reenact import (
     OnDivergence, ReplayError, ReplayOptions, ReplayReport, StepReplay, load_episode, replay, selected_steps,
 )
 from agent.replay.similarity import DEFAULT_THRESHOLD
 from environments.base import TaskOptions
 from environments.chromium import BrowserStartError
-from environments.kinds import AGENT_KINDS, VM_KINDS, EnvConfig, EnvKind, make_env
+from environments.kinds import AGENT_KINDS, VM_KINDS, EnvKind, make_env
 from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.virtual_desktop import DesktopStartError
@@ -39,12 +40,12 @@ START_ERRORS = (DesktopStartError, BrowserStartError, CaptureError, ActionError,
 
 def replay_command(
     trajectory: Annotated[Path, typer.Argument(help="Episode folder (holding episode.json), or a --record folder with one episode.")],
-    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url).")] = "desktop",
+    env: Annotated[str | None, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url). Default: the environment the recording ran on, else desktop.", show_default=False)] = None,
     vm_url: Annotated[str | None, typer.Option(help="VM server speaking OSWorld's protocol (--env osworld/waa).")] = None,
     vm_token: Annotated[str | None, typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
-    url: Annotated[str | None, typer.Option(help="Page the browser opens first (required with --env browser).")] = None,
+    url: Annotated[str | None, typer.Option(help="Page the browser opens first (--env browser). Default: the recorded page.")] = None,
     size: Annotated[str | None, typer.Option(help="xvfb screen / browser viewport, WIDTHxHEIGHT. Default: the recorded screen's size.")] = None,
-    launch: Annotated[list[str] | None, typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
+    launch: Annotated[list[str] | None, typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'. Default: the recorded launch commands.")] = None,
     monitor: Annotated[int, typer.Option(min=0, help="Monitor to act on with --env desktop (1 = primary, 0 = all).")] = 1,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Similarity below which a step has diverged. Similarity is the fraction of screen blocks (32 px at 1280 wide) that look the same (blockwise SSIM), 0..1. Measured on 1280x800 desktops: same state ≥ 0.998 (with a cursor or a ticking clock), another window or terminal content ≤ 0.88 (see agent/replay/similarity.py).")] = DEFAULT_THRESHOLD,
     on_divergence: Annotated[str, typer.Option(help="stop: stop at the first diverged step (exit 3); warn: say so and go on (exit 1 at the end).")] = "stop",
@@ -53,25 +54,33 @@ def replay_command(
     from_step: Annotated[int, typer.Option("--from", min=1, help="First step to replay (1-based, as run prints them).")] = 1,
     to_step: Annotated[int | None, typer.Option("--to", min=1, help="Last step to replay (default: the last recorded).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Only print the actions each step would perform; no environment.")] = False,
+    evidence: Annotated[Path | None, typer.Option(help="Folder for each diverged step's recorded and live frames side by side (PNG). Default: replay-diverged/ in the episode folder.", show_default=False)] = None,
 ) -> None:
     """Re-execute a recorded trajectory's actions step by step on a fresh environment, checking each step's screen first.
 
-    Before a step, the live screen is compared with the frame recorded before it; a step below --threshold has diverged. Actions are replayed as recorded, never re-grounded. Exit status: 0 every step matched and ran, 3 stopped at a divergence, 1 diverged steps were warned about or an action failed, 2 cannot start.
+    Before a step, the live screen is compared with the frame recorded before it; a step below --threshold has diverged (its recorded and live frames are saved side by side, see --evidence). The environment is started as the recording says it was (env, size, launch commands, page) unless an option says otherwise. Actions are replayed as recorded, never re-grounded. Exit status: 0 every step matched and ran, 3 stopped at a divergence, 1 diverged steps were warned about or an action failed, 2 cannot start.
     """
-    kind = cast(EnvKind, env_kind(env, AGENT_KINDS))
-    if kind in VM_KINDS and not vm_url:
-        raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
+    kind = cast(EnvKind, env_kind(env, AGENT_KINDS)) if env is not None else None
     if on_divergence not in ("stop", "warn"):
         raise typer.BadParameter("use stop or warn", param_hint="--on-divergence")
-    if kind == "browser" and url is None:
-        raise typer.BadParameter("--env browser needs the page to start from", param_hint="--url")
-    options = ReplayOptions(threshold, cast(OnDivergence, on_divergence), speed, patience, from_step, to_step)
     try:
         episode = load_episode(trajectory)
         steps = selected_steps(episode, from_step, to_step)
     except (ReplayError, OSError, ValueError) as err:
         console.print(f"[red]cannot replay: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
+    config, reused = replay_env(episode, ReplayEnvRequest(
+        kind=kind, size=parse_size(size) if size else None,
+        launch=tuple(tuple(shlex.split(cmd)) for cmd in launch) if launch else None,
+        url=url, monitor=monitor, vm_url=vm_url, vm_token=vm_token,
+    ))
+    if config.kind in VM_KINDS and not config.vm_url:
+        raise typer.BadParameter(f"--env {config.kind} needs the VM server's URL", param_hint="--vm-url")
+    if config.kind == "browser" and config.url == "about:blank" and url is None:
+        raise typer.BadParameter("--env browser needs the page to start from (the recording names none)",
+                                 param_hint="--url")
+    options = ReplayOptions(threshold, cast(OnDivergence, on_divergence), speed, patience, from_step, to_step,
+                            evidence=evidence or episode.folder / "replay-diverged")
     console.print(f"replaying {len(steps)} step(s) of {escape(str(episode.folder))}: {escape(episode.info.instruction)}", highlight=False)
     if dry_run:
         for step in steps:
@@ -79,12 +88,8 @@ def replay_command(
             actions = ", ".join(describe_action(a, c) for a, c in zip(step.actions, chains)) or "-"
             console.print(f"step {step.index + 1}: {escape(actions)}", highlight=False)
         return
-    first = episode.steps[0].frame  # the recorded screen: its size and HiDPI scale, unless --size says otherwise
-    config = EnvConfig(
-        kind, monitor=monitor, scale=first.scale,
-        size=parse_size(size) if size else (first.logical_width, first.logical_height),
-        launch=tuple(tuple(shlex.split(cmd)) for cmd in launch or ()), url=url or "about:blank", vm_url=vm_url, vm_token=vm_token,
-    )
+    if reused:
+        console.print(f"as recorded: {escape('; '.join(reused))}", highlight=False)
     try:
         environment = make_env(config)
     except START_ERRORS as err:
@@ -103,6 +108,10 @@ def replay_command(
         environment.close()
     console.print(replay_table(report, threshold))
     console.print(_verdict(report, threshold), highlight=False)
+    for result in report.diverged:
+        if result.evidence is not None:
+            where = escape(str(result.evidence))
+            console.print(f"step {result.number} diverged: recorded | live frames in {where}", highlight=False)
     raise typer.Exit(report.exit_status)
 
 
@@ -177,6 +186,8 @@ def record_command(
     if result.skipped:
         console.print(f"[yellow]not recorded (no such action): {escape(', '.join(result.skipped))}[/yellow]", highlight=False)
     console.print(f"recorded {result.steps} step(s) ({result.outcome}) into {escape(str(folder))}", highlight=False)
+    if result.outcome == "interrupted":  # Ctrl+C ends a recording; the status says so, as `run` and `eval` do
+        raise typer.Exit(130)
 
 
 if __name__ == "__main__":

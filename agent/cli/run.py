@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Optional, cast
 
@@ -13,16 +13,22 @@ from rich.markup import escape
 
 from actions.errors import ActionError
 from agent.backends.base import BackendError
-from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.cli.options import backend_name, env_kind, parse_size
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, resolve_checkpoint
+from agent.cli.live import LiveFeedback, run_facts
+from agent.backends.preflight import PreflightError, check_endpoints
+from agent.cli.options import (
+    EXTRA_BODY_HELP, backend_name, env_kind, extra_body, launch_commands, only_with, output_folder, page_url,
+    parse_size,
+)
 from agent.episode.loop import EpisodeResult
 from agent.episode.run import DEFAULT_RECORDINGS, RunOptions, run_instruction
 from agent.safety import DEFAULT_PANIC_KEY, PanicKeyError, PolicyError
 from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED
 from agent.trajectory.describe import describe_step
 from agent.trajectory.store import StepRecord
+from agent.watch.server import WatchServer, WatchStartError
 from environments.chromium import BrowserStartError
-from environments.kinds import AGENT_KINDS, VM_KINDS, EnvConfig, EnvKind
+from environments.kinds import AGENT_KINDS, MANAGED_VM_KINDS, VM_KINDS, EnvConfig, EnvKind
 from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.settings import SettingError
@@ -55,9 +61,10 @@ def _print_summary(result: EpisodeResult) -> None:
 
 def run_command(
     instruction: Annotated[str, typer.Argument(help="What the agent should do, in plain words.")],
-    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop; browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url).")] = "desktop",
+    env: Annotated[str, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a managed virtual desktop; browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url); vm: a QEMU VM booted from --vm-image.")] = "desktop",
     vm_url: Annotated[Optional[str], typer.Option(help="VM server speaking OSWorld's protocol, e.g. http://192.168.1.5:5000 (--env osworld/waa).")] = None,
     vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
+    vm_image: Annotated[Optional[Path], typer.Option(help="--env vm: a qcow2 image to boot under QEMU for this run (never written), e.g. from `kimi-agent vm build`.")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on port 8000.")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
@@ -71,10 +78,11 @@ def run_command(
     size: Annotated[str, typer.Option(help="Screen size of the xvfb desktop or the browser viewport (CSS px), WIDTHxHEIGHT.")] = "1920x1080",
     url: Annotated[str, typer.Option(help="Page the browser opens first (--env browser).")] = "about:blank",
     launch: Annotated[Optional[list[str]], typer.Option(help="Program to start on the xvfb desktop first (repeatable), e.g. 'xterm'.")] = None,
-    image_format: Annotated[str, typer.Option(help="jpeg (fast, default) or png (lossless) or webp.")] = "jpeg",
+    image_format: Annotated[Optional[str], typer.Option(help="jpeg, png (lossless) or webp (lossless); default: the checkpoint's own (JPEG for Kimi-VL, WebP quality 75 for Kimi-K2.5).")] = None,
     resize: Annotated[bool, typer.Option(help="Resize screenshots to multiples of 28 px (Kimi-VL's patch grid).")] = True,
     temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
+    extra_body_json: Annotated[Optional[str], typer.Option("--extra-body", help=EXTRA_BODY_HELP)] = None,
     policy: Annotated[Optional[Path], typer.Option(help="Action policy (TOML) replacing the shipped one, which denies session-ending keys, asks before destructive shell commands and allows 300 actions.", rich_help_panel="Safety")] = None,
     confirm: Annotated[str, typer.Option(help="Ask at the terminal before actions: never (actions the policy marks confirm are refused), risky (only those), always (every action). Without a terminal on stdin nobody is asked and those actions are refused (always then refuses to start).", rich_help_panel="Safety")] = "risky",
     panic_key: Annotated[str, typer.Option(help="Global key combination on the X display the agent acts on (desktop, xvfb) that stops the run before its next action.", rich_help_panel="Safety")] = DEFAULT_PANIC_KEY,
@@ -82,15 +90,19 @@ def run_command(
     max_repeats: Annotated[int, typer.Option(min=0, help="Runaway: the same actions asked for this many times in a row on a screen they did not change (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_REPEATS,
     max_unchanged: Annotated[int, typer.Option(min=0, help="Runaway: this many steps in a row that left the screen unchanged (0: off).", rich_help_panel="Safety")] = DEFAULT_MAX_UNCHANGED,
     on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first (a repeated step is not performed), stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
+    watch: Annotated[bool, typer.Option("--watch", help="Serve a page on 127.0.0.1 showing the latest frame, intent and actions as they happen (its address is printed).")] = False,
+    watch_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the --watch page (0: any free one).")] = 0,
 ) -> None:
     """Run INSTRUCTION on a desktop with Kimi-VL until it is done, fails, or a budget runs out.
 
     Each step captures the screen, asks the model, checks its reply and acts; every step is recorded under --record. Every action is checked against the action policy first; a denied one is not performed and the model is told why. Exits 0 when the model reports success.
     """
-    kind = cast(EnvKind, env_kind(env, AGENT_KINDS))
+    kind = cast(EnvKind, env_kind(env, AGENT_KINDS + MANAGED_VM_KINDS))
+    if (kind in MANAGED_VM_KINDS) != (vm_image is not None):
+        raise typer.BadParameter("--env vm boots --vm-image; give both or neither", param_hint="--vm-image")
     if kind in VM_KINDS and not vm_url:
         raise typer.BadParameter(f"--env {env} needs the VM server's URL", param_hint="--vm-url")
-    if image_format not in ("jpeg", "png", "webp"):
+    if image_format is not None and image_format not in ("jpeg", "png", "webp"):
         raise typer.BadParameter("use jpeg, png or webp", param_hint="--image-format")
     screen = parse_size(size, "1920x1080")
     if confirm not in ("never", "risky", "always"):
@@ -103,23 +115,48 @@ def run_command(
         if value == 1:
             raise typer.BadParameter("use 2 or more, or 0 to turn the check off", param_hint=hint)
     name = backend_name(backend, script)
+    extra = extra_body(extra_body_json)
+    only_with(kind, {"url": (url != "about:blank", ("browser",)), "launch": (bool(launch), ("xvfb",)),
+                     "size": (size != "1920x1080", ("xvfb", "browser")), "monitor": (monitor != 1, ("desktop",))})
+    programs = launch_commands(launch)
+    page_url(url)
+    output_folder(record, "--record")
+    _, warning = resolve_checkpoint(model)
+    if warning:
+        console.print(f"[yellow]warning: {escape(warning)}[/yellow]", highlight=False)
     options = RunOptions(
         instruction=instruction, base_url=base_url, model=model, api_key=api_key,
         backend=name, script=script,
         env=EnvConfig(
-            kind, size=screen, scale=scale, monitor=monitor, launch=tuple(tuple(shlex.split(cmd)) for cmd in launch or ()),
-            url=url, vm_url=vm_url, vm_token=vm_token,
+            kind, size=screen, scale=scale, monitor=monitor, launch=programs,
+            url=url, vm_url=vm_url, vm_token=vm_token, vm_image=str(vm_image) if vm_image else None,
         ),
         max_steps=max_steps, max_seconds=max_seconds, record=record, image_format=image_format, resize=resize,
         temperature=temperature, max_tokens=max_tokens,
         policy=policy, confirm=confirm, panic_key=None if no_panic_key else panic_key,
         max_repeats=max_repeats or None, max_unchanged=max_unchanged or None, on_runaway=on_runaway,
+        extra_body=extra,
     )
     try:
-        result = run_instruction(options, on_step=_print_step, on_status=lambda s: console.print(s, markup=False, highlight=False))
-    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError,
-            SettingError) as err:
+        check_endpoints(name, [base_url], model, api_key)
+    except PreflightError as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
+    feedback = LiveFeedback(console, run_facts(options))
+    try:
+        with ExitStack() as stack:
+            if watch:
+                page = stack.enter_context(WatchServer(record, f"run: {instruction}", watch_port))
+                console.print(f"watch: {page.url}", highlight=False)
+            stack.callback(feedback.stop)
+            result = run_instruction(options, on_step=_print_step, events=feedback.events,
+                                     on_status=lambda s: console.print(s, markup=False, highlight=False))
+    except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError,
+            SettingError, WatchStartError) as err:
+        console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted (Ctrl+C)[/yellow]", highlight=False)
+        raise typer.Exit(130) from None
     _print_summary(result)
-    raise typer.Exit(0 if result.outcome == "done" else 1)
+    raise typer.Exit(0 if result.outcome == "done" else 130 if result.outcome == "interrupted" else 1)

@@ -27,7 +27,8 @@ from agent.backends.base import Backend
 from agent.backends.chat import Completion, ImagePart, ImageURL, Message, Sampling, TextPart
 from agent.backends.checkpoints import checkpoint_for, default_sampling
 from agent.episode.loop import Perception
-from agent.episode.run import make_perception
+from agent.episode.run import image_encoding, make_perception
+from environments.encode import ImageFormat
 from environments.screen import Monitor, Screenshot
 from prompts import grounding_prompt
 
@@ -76,9 +77,9 @@ def grounding_sampling(model: str, temperature: float | None = None, max_tokens:
     return default_sampling(model).model_copy(update=updates)
 
 
-def grounding_perception(model: str, image_format: str = "jpeg") -> Perception:
-    """The agent's perception (28-px grid, the checkpoint's image limit) for `model`."""
-    return make_perception(image_format, True, checkpoint_for(model).max_patches)
+def grounding_perception(model: str, image_format: ImageFormat | None = None) -> Perception:
+    """The agent's perception (28-px grid, the checkpoint's image limit and image encoding) for `model`."""
+    return make_perception(image_encoding(model, image_format), True, checkpoint_for(model).max_patches)
 
 
 def image_screenshot(image: Image.Image) -> Screenshot:

@@ -102,8 +102,8 @@ def test_max_steps_stops_the_run(desktop, replay_server, tmp_path: Path) -> None
 def test_an_unreachable_server_fails_clearly(desktop, tmp_path: Path) -> None:
     proc = kimi_agent_run(desktop, "http://127.0.0.1:9/v1", tmp_path / "rec")
     out, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 1
-    assert "cannot reach" in out and "outcome: error" in out
+    assert proc.returncode == 2, out  # refused by the pre-flight, before any episode starts
+    assert "nothing answers at http://127.0.0.1:9/v1" in out and "Traceback" not in out
 
 
 def test_killing_a_run_never_corrupts_its_trajectory(desktop, replay_server, tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ class ReplayModel:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
+                self.send_header("x-model-stand-in", "grounding replay")  # answers whatever --model names
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
