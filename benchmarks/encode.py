@@ -30,6 +30,10 @@ SETTINGS = {
     "jpeg q95 4:4:4 (default)": {"format": "JPEG", "quality": 95, "subsampling": 0},
     "webp lossless m0": {"format": "WEBP", "lossless": True, "method": 0},
     "webp q90 m0": {"format": "WEBP", "quality": 90, "method": 0},
+    "webp q75 m0 (K2.5 default)": {"format": "WEBP", "quality": 75, "method": 0},
+    "webp q75 m2": {"format": "WEBP", "quality": 75, "method": 2},
+    "webp q75 m4 (Pillow's default)": {"format": "WEBP", "quality": 75, "method": 4},
+    "jpeg q75 4:2:0": {"format": "JPEG", "quality": 75},
 }
 
 
@@ -62,7 +66,8 @@ def desktop_screenshot() -> tuple[Image.Image, dict[str, float]]:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    formatter = argparse.RawDescriptionHelpFormatter
+    argparse.ArgumentParser(description=__doc__, formatter_class=formatter).parse_args()
     image, capture = desktop_screenshot()
     reference = np.asarray(image, dtype=np.float64)
     rows = {}
@@ -75,15 +80,18 @@ def main() -> None:
         ms, data = timed(encode)
         back = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
         mse = float(((back - reference) ** 2).mean())
-        psnr = None if mse == 0 else float(10 * np.log10(255**2 / mse))  # None: lossless (strict JSON has no inf)
+        # None: lossless (strict JSON has no inf)
+        psnr = None if mse == 0 else float(10 * np.log10(255**2 / mse))
         rows[name] = {"ms": ms, "kib": len(data) / 1024, "psnr_db": psnr}
     resize_ms, _ = timed(lambda: resize_for_model(image))
-    print(f"{'format':26s} {'ms':>7s} {'KiB':>7s} {'PSNR dB':>8s}")
+    print(f"{'format':32s} {'ms':>7s} {'KiB':>7s} {'PSNR dB':>8s}")
     for name, row in rows.items():
         psnr = "lossless" if row["psnr_db"] is None else f"{row['psnr_db']:.1f}"
-        print(f"{name:26s} {row['ms']:7.1f} {row['kib']:7.0f} {psnr:>8s}")
+        print(f"{name:32s} {row['ms']:7.1f} {row['kib']:7.0f} {psnr:>8s}")
     print(f"grid-align resize 1920x1080 -> 1932x1092: {resize_ms:.1f} ms")
-    write_result("encode", {"size": [image.width, image.height], "capture": capture, "formats": rows, "resize_ms": resize_ms})
+    write_result("encode", {
+        "size": [image.width, image.height], "capture": capture, "formats": rows, "resize_ms": resize_ms,
+    })
 
 
 if __name__ == "__main__":

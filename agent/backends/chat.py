@@ -61,6 +61,8 @@ class Completion(_Frozen):
     finish_reason: str | None = None
     usage: Usage = Usage()
     seconds: float = 0.0
+    stand_in: str | None = None
+    """Set when no model wrote this reply: what did (the scripted stand-in), so it is never labelled as the model's."""
 
     @property
     def cut_off(self) -> bool:

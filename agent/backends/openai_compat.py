@@ -3,7 +3,7 @@
 Faults and what happens (each retry waits `backoff * 2**n` s, ±20 %, at most 30 s):
     connection refused/reset, cut-off body    retried, then `BackendUnavailable`
     no answer within `timeout`                 retried, then `BackendTimeout`
-    429, 500, 502, 503, 504                    retried (429 waits its Retry-After), then `BackendResponseError`
+    429, 500, 502, 503, 504                    retried (429 waits Retry-After), then `BackendResponseError`
     a 200 whose body is not a chat completion  retried, then `BackendResponseError`
     any other 4xx                              `BackendResponseError` at once (the request is wrong)
 With the defaults (4 retries, 1 s backoff) a server that restarts within ~15 s is waited for.
@@ -18,11 +18,15 @@ import time
 from collections.abc import Sequence
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.backends.chat import Completion, Message, Sampling, Usage
 from environments.settings import MODEL_BACKOFF, MODEL_RETRIES, MODEL_TIMEOUT, number_from_env
+
+ExtraBody = dict[str, JsonValue]
+"""Fields merged into every chat request as they are (and over ours), e.g. vLLM's
+`{"structured_outputs": {"regex": "..."}}`: options of one server the client has no name for."""
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
@@ -42,6 +46,12 @@ class _Usage(BaseModel):
 class _ReplyMessage(BaseModel):
     content: str | None = None
     reasoning_content: str | None = None
+    reasoning: str | None = None
+    """Newer vLLM releases name the reasoning parser's output `reasoning`."""
+
+    @property
+    def thinking(self) -> str:
+        return self.reasoning_content or self.reasoning or ""
 
 
 class _Choice(BaseModel):
@@ -51,6 +61,16 @@ class _Choice(BaseModel):
 
 class _ChatResponse(BaseModel):
     choices: list[_Choice]
+    usage: _Usage | None = None
+
+
+class _StreamChoice(BaseModel):
+    delta: _ReplyMessage = _ReplyMessage()
+    finish_reason: str | None = None
+
+
+class _Chunk(BaseModel):
+    choices: list[_StreamChoice] = []
     usage: _Usage | None = None
 
 
@@ -67,11 +87,20 @@ class OpenAICompatBackend:
         connect_timeout: float = 5.0,
         max_retries: int | None = None,
         backoff: float | None = None,
+        stream: bool = False,
+        extra_body: ExtraBody | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.max_retries = int(max_retries if max_retries is not None else number_from_env(MODEL_RETRIES, DEFAULT_RETRIES, int))
-        self.backoff = backoff if backoff is not None else number_from_env(MODEL_BACKOFF, DEFAULT_BACKOFF, float)
+        self.extra_body: ExtraBody = dict(extra_body or {})
+        self.stream = stream
+        """Ask for a streamed answer (server-sent events), read whole before it is used."""
+        if max_retries is None:
+            max_retries = number_from_env(MODEL_RETRIES, DEFAULT_RETRIES, int)
+        self.max_retries = int(max_retries)
+        if backoff is None:
+            backoff = number_from_env(MODEL_BACKOFF, DEFAULT_BACKOFF, float)
+        self.backoff = backoff
         timeout = timeout if timeout is not None else number_from_env(MODEL_TIMEOUT, DEFAULT_TIMEOUT, float)
         connect_timeout = min(connect_timeout, timeout)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -90,6 +119,10 @@ class OpenAICompatBackend:
         }
         if sampling.seed is not None:
             body["seed"] = sampling.seed
+        if self.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        body.update(self.extra_body)
         started = time.perf_counter()
         return self._post("/chat/completions", body, started)
 
@@ -110,7 +143,8 @@ class OpenAICompatBackend:
                 if last:
                     raise BackendTimeout(
                         f"{url} did not answer within {self._client.timeout.read:g} s, {tries} tries "
-                        f"({type(err).__name__}); is the server overloaded? Raise {MODEL_TIMEOUT} for long generations"
+                        f"({type(err).__name__}); is the server overloaded? "
+                        f"Raise {MODEL_TIMEOUT} for long generations"
                     ) from err
                 self._sleep(attempt)
                 continue
@@ -128,7 +162,8 @@ class OpenAICompatBackend:
             if response.status_code >= 400:
                 tried = f" after {tries} tries" if response.status_code in RETRY_STATUSES else ""
                 raise BackendResponseError(
-                    f"{url} answered {response.status_code}{tried}: {_error_message(response)}", response.status_code
+                    f"{url} answered {response.status_code}{tried}: {_error_message(response)}",
+                    response.status_code,
                 )
             try:
                 return _completion(response, time.perf_counter() - started)
@@ -136,7 +171,8 @@ class OpenAICompatBackend:
                 # A proxy or a server under strain can send one bad body; a wrong endpoint sends them all.
                 if last:
                     raise BackendResponseError(
-                        f"{url}: {err} ({tries} tries); is --base-url an OpenAI-compatible /v1 endpoint?", err.status
+                        f"{url}: {err} ({tries} tries); is --base-url an OpenAI-compatible /v1 endpoint?",
+                        err.status,
                     ) from None
                 self._sleep(attempt)
         raise AssertionError("unreachable")
@@ -150,11 +186,14 @@ class OpenAICompatBackend:
 
 
 def _completion(response: httpx.Response, seconds: float) -> Completion:
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        return _streamed_completion(response, seconds)
     try:
         parsed = _ChatResponse.model_validate_json(response.content)
     except ValidationError as err:
         raise BackendResponseError(
-            f"the answer is not a chat completion ({err.errors()[0]['msg']}: {response.text[:80]!r})", response.status_code
+            f"the answer is not a chat completion ({err.errors()[0]['msg']}: {response.text[:80]!r})",
+            response.status_code,
         ) from None
     if not parsed.choices:
         raise BackendResponseError("the server's answer has no choices", response.status_code)
@@ -163,7 +202,7 @@ def _completion(response: httpx.Response, seconds: float) -> Completion:
     details = usage.prompt_tokens_details
     return Completion(
         text=choice.message.content or "",
-        reasoning=choice.message.reasoning_content or "",
+        reasoning=choice.message.thinking,
         finish_reason=choice.finish_reason,
         usage=Usage(
             prompt_tokens=usage.prompt_tokens,
@@ -171,7 +210,56 @@ def _completion(response: httpx.Response, seconds: float) -> Completion:
             cached_tokens=details.cached_tokens if details else None,
         ),
         seconds=seconds,
+        stand_in=_stand_in(response),
     )
+
+
+def _streamed_completion(response: httpx.Response, seconds: float) -> Completion:
+    """A streamed answer joined into one: text and thinking deltas in order, the last finish reason, usage."""
+    text: list[str] = []
+    thinking: list[str] = []
+    finish_reason: str | None = None
+    usage = _Usage()
+    done = False
+    for line in response.text.splitlines():
+        if not line.startswith("data:"):
+            continue  # blank separators, comments and event names carry no delta
+        data = line[len("data:"):].strip()
+        if data == "[DONE]":
+            done = True
+            break
+        try:
+            chunk = _Chunk.model_validate_json(data)
+        except ValidationError:
+            raise BackendResponseError(
+                f"a streamed chunk is not a chat completion chunk: {data[:80]!r}", response.status_code
+            ) from None
+        for choice in chunk.choices[:1]:
+            text.append(choice.delta.content or "")
+            thinking.append(choice.delta.thinking)
+            finish_reason = choice.finish_reason or finish_reason
+        usage = chunk.usage or usage
+    if not done and finish_reason is None:
+        raise BackendResponseError("the stream ended before its last chunk", response.status_code)
+    details = usage.prompt_tokens_details
+    return Completion(
+        text="".join(text),
+        reasoning="".join(thinking),
+        finish_reason=finish_reason,
+        usage=Usage(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=details.cached_tokens if details else None,
+        ),
+        seconds=seconds,
+        stand_in=_stand_in(response),
+    )
+
+
+def _stand_in(response: httpx.Response) -> str | None:
+    """What our scripted stand-in server says it is (its `x-model-stand-in` header); None from a model server."""
+    name = response.headers.get("x-model-stand-in")
+    return f"scripted stand-in server ({name})" if name else None
 
 
 def _retry_after(response: httpx.Response) -> float:

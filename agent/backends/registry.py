@@ -10,7 +10,7 @@ from typing import Callable, Literal, get_args
 from actions.errors import first_error
 from agent.backends.base import Backend, BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.backends.openai_compat import OpenAICompatBackend, is_serving
+from agent.backends.openai_compat import ExtraBody, OpenAICompatBackend, is_serving
 from agent.backends.scripted import ScriptedBackend, SolutionBook
 from agent.backends.vllm_offline import VLLMOfflineBackend
 from agent.backends.vllm_server import ServeConfig, VLLMServer
@@ -35,6 +35,8 @@ class BackendSpec:
     """`scripted`: a script file {"replies": [...]}, a recorded episode folder, or a folder of
     per-task solutions (script files that name the instruction they answer)."""
     serve_log: Path = DEFAULT_SERVE_LOG
+    extra_body: ExtraBody | None = None
+    """`openai`: fields merged into every chat request (`--extra-body`)."""
 
 
 def open_backend(spec: BackendSpec, stack: ExitStack, on_status: Status = lambda _: None) -> Backend:
@@ -44,6 +46,7 @@ def open_backend(spec: BackendSpec, stack: ExitStack, on_status: Status = lambda
 
 def open_openai(
     stack: ExitStack, base_url: str | None, model: str, api_key: str | None, serve_log: Path, on_status: Status,
+    extra_body: ExtraBody | None = None,
 ) -> OpenAICompatBackend:
     """A client for `base_url`; with None, the local `vllm serve` (started, and stopped with `stack`, if not running)."""
     if base_url is None:
@@ -53,13 +56,15 @@ def open_openai(
             on_status(f"nothing answers at {base_url}: starting vllm serve {model} (log: {serve_log})")
             server = stack.enter_context(VLLMServer(serve, serve_log))
             stack.callback(server.stop)
-    backend = OpenAICompatBackend(base_url, model, api_key=api_key)
+    backend = OpenAICompatBackend(base_url, model, api_key=api_key, extra_body=extra_body)
     stack.callback(backend.close)
     return backend
 
 
 def _openai(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:
-    return open_openai(stack, spec.base_url, spec.model, spec.api_key, spec.serve_log, on_status)
+    return open_openai(
+        stack, spec.base_url, spec.model, spec.api_key, spec.serve_log, on_status, extra_body=spec.extra_body,
+    )
 
 
 def _vllm_offline(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import typer
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 from rich.console import Console
 from rich.markup import escape
 
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, resolve_checkpoint
 from agent.backends.vllm_server import DEFAULT_PORT
 
 Status = Literal["ok", "warn", "fail"]
@@ -22,8 +27,6 @@ X_TOOLS = {
     "Xvfb": "xvfb", "openbox": "openbox", "xdotool": "xdotool", "wmctrl": "wmctrl",
     "xdpyinfo": "x11-utils", "dbus-run-session": "dbus",
 }
-# Versions Kimi-VL's model card and vLLM's model registry document as loading the checkpoint.
-MIN_VLLM = (0, 9, 1)
 KIMI_VL_GPU_GIB = 40
 
 
@@ -33,14 +36,6 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
 
 
 def check_display() -> Check:
@@ -89,21 +84,48 @@ def check_gpu() -> Check:
     return Check("gpu", "ok", detail)
 
 
-def check_packages() -> list[Check]:
-    checks = []
+def is_local(base_url: str) -> bool:
+    """True when `base_url` points at this machine, where `serve` runs vLLM with this Python's libraries."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
     try:
-        vllm = metadata.version("vllm")
-    except metadata.PackageNotFoundError:
-        checks.append(Check("vllm", "warn", "not installed", "pip install -e '.[vllm]' (needs a CUDA GPU) to use `serve`"))
-    else:
-        ok = _version_tuple(vllm) >= MIN_VLLM
-        checks.append(Check("vllm", "ok" if ok else "fail", vllm, "" if ok else "pip install 'vllm>=0.9.1'"))
-    for name in ("transformers", "tiktoken", "blobfile"):
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def meets(installed: str, spec: str) -> bool:
+    """True when version `installed` meets the PEP 440 specifier `spec` (pre-releases, local builds too)."""
+    try:
+        version = Version(installed)
+    except InvalidVersion:
+        return False
+    return SpecifierSet(spec).contains(Version(version.base_version), prereleases=True)
+
+
+def check_packages(checkpoint: Checkpoint) -> list[Check]:
+    """vllm and transformers against `checkpoint`'s published requirements, and the tokenizer's imports."""
+    recipe = checkpoint.serve
+    known = f"known to work for {checkpoint.name}: {recipe.known_good} ({recipe.source})"
+    checks = []
+    for name, spec in (("vllm", recipe.vllm), ("transformers", recipe.transformers)):
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            checks.append(Check(name, "warn", f"not installed ({checkpoint.name} needs {name}{spec})",
+                                f"`serve` needs it on a CUDA machine: pip install '{name}{spec}'; {known}"))
+            continue
+        ok = not spec or meets(installed, spec)
+        detail = f"{installed} (needs {spec} for {checkpoint.name})" if spec else installed
+        fix = "" if ok else f"pip install '{name}{spec}'; {known}"
+        checks.append(Check(name, "ok" if ok else "fail", detail, fix))
+    for name in ("tiktoken", "blobfile"):
         try:
             checks.append(Check(name, "ok", metadata.version(name)))
         except metadata.PackageNotFoundError:
-            needed = "the checkpoint's remote tokenizer code imports it" if name != "transformers" else "vLLM loads the remote processor through it"
-            checks.append(Check(name, "warn", "not installed", f"pip install {name} ({needed})"))
+            fix = f"pip install {name} (the checkpoint's remote tokenizer code imports it)"
+            checks.append(Check(name, "warn", "not installed", fix))
     return checks
 
 
@@ -117,17 +139,36 @@ def check_server(base_url: str) -> Check:
     return Check("model server", "ok", f"{base_url} serves {', '.join(models) or 'no models'}")
 
 
-def run_checks(base_url: str) -> list[Check]:
-    """Every check, in the order a person would fix them."""
-    return [check_display(), *check_x_tools(), check_tkinter(), check_gpu(), *check_packages(), check_server(base_url)]
+def check_model(model: str) -> Check:
+    checkpoint, warning = resolve_checkpoint(model)
+    if warning:
+        return Check("model", "warn", warning, "pass a known checkpoint as --model, or accept these settings")
+    tokens = "exact" if checkpoint.exact_image_tokens else "estimated"
+    detail = (
+        f"{model}: {checkpoint.name} ({checkpoint.variant} prompt, {checkpoint.image} screenshots, "
+        f"image-token counts {tokens})"
+    )
+    return Check("model", "ok", detail)
+
+
+def run_checks(base_url: str, model: str = DEFAULT_CHECKPOINT) -> list[Check]:
+    """Every check, in the order a person would fix them; vLLM's libraries and the GPU for a local server."""
+    if is_local(base_url):
+        serving = [check_gpu(), *check_packages(resolve_checkpoint(model)[0])]
+    else:
+        remote = f"{base_url} is another machine: its vllm, transformers and GPU are not checked here"
+        serving = [Check("serving", "ok", remote)]
+    return [check_display(), *check_x_tools(), check_tkinter(), check_model(model), *serving,
+            check_server(base_url)]
 
 
 def doctor_command(
     base_url: Annotated[str, typer.Option(help="Model server to probe.")] = f"http://127.0.0.1:{DEFAULT_PORT}/v1",
+    model: Annotated[str, typer.Option(help="Checkpoint whose vLLM/transformers requirements to check, e.g. moonshotai/Kimi-K2.5.")] = DEFAULT_CHECKPOINT,
 ) -> None:
     """Check this machine for what `run` and `serve` need, and say exactly what to fix."""
     marks = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
-    checks = run_checks(base_url)
+    checks = run_checks(base_url, model)
     console = Console()
     for check in checks:
         fix = f"  [dim]→ {escape(check.fix)}[/dim]" if check.fix else ""

@@ -1,4 +1,4 @@
-"""`KimiPolicy`, the `Policy` for Kimi-VL checkpoints: screenshot + history → request → reply → a checked `Step` in screen space."""
+"""`KimiPolicy`, the `Policy` for Kimi checkpoints: screenshot + history → request → reply → checked Step."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ class KimiPolicy:
         times, then reported in `Decision.error`.
         """
         frame = observation.frame
-        self.history.observe(observation.image_url, (frame.image_width, frame.image_height), observation.name, observation.note)
+        size = (frame.image_width, frame.image_height)
+        self.history.observe(observation.image_url, size, observation.name, observation.note)
         attempts: list[Attempt] = []
         model_seconds = parse_seconds = 0.0
         feedback: str | None = None
@@ -94,7 +95,8 @@ class KimiPolicy:
     def _recorded(self, feedback: str | None) -> RequestRecord:
         """The last request as sent, images named by frame file instead of their bytes."""
         return RequestRecord(
-            model=self.config.model, messages=self.history.messages(feedback, names=True), sampling=self.config.sampling,
+            model=self.config.model, messages=self.history.messages(feedback, names=True),
+            sampling=self.config.sampling,
         )
 
 
@@ -105,7 +107,7 @@ def read_reply(text: str) -> tuple[Step, str]:
 
 
 def resolve(step: Step, frame: Frame) -> tuple[list[Action], list[PointChain | None]]:
-    """Each action with its point resolved to `screen` space against `frame`, and the chain that got it there."""
+    """Each action with its point resolved to `screen` space against `frame`, and the chain that got it so."""
     resolved = [to_screen(action, frame) for action in step.actions]
     return [a for a, _ in resolved], [c for _, c in resolved]
 
@@ -115,4 +117,9 @@ def _checked(completion: Completion) -> tuple[Step, str]:
         raise ActionError(
             "the reply was cut off at max_tokens before it finished; answer more briefly"
         )
-    return read_reply(completion.text)
+    step, code = read_reply(completion.text)
+    if not step.thought and completion.reasoning.strip():
+        # A server with a reasoning parser (vLLM's kimi_k2 for Kimi-K2.5) returns the thinking
+        # in `reasoning_content`, not in the text: it is the step's thought all the same.
+        step = step.model_copy(update={"thought": completion.reasoning.strip()})
+    return step, code

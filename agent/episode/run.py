@@ -10,17 +10,20 @@ from pathlib import Path
 from typing import Callable
 
 from actions.coords import Frame
-from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for, default_sampling
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
+from agent.backends.openai_compat import ExtraBody
 from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec, open_backend
-from agent.episode.loop import Budget, EpisodeResult, Perception, run_episode
+from agent.episode.loop import Budget, EpisodeResult, LoopEvents, Perception, run_episode
+from agent.episode.history import HistoryConfig
 from agent.episode.policy import KimiPolicy, PolicyConfig
 from agent.safety import (
     DEFAULT_PANIC_KEY, Confirmer, ConfirmMode, Guards, PanicKey, PanicSignal, RunawayConfig, default_policy,
     load_policy,
 )
 from agent.safety.runaway import DEFAULT_MAX_REPEATS, DEFAULT_MAX_UNCHANGED, RunawayMode
+from agent.trajectory.setup import env_setup
 from agent.trajectory.store import EpisodeInfo, StepRecord, TrajectoryWriter
-from environments.encode import EncodedImage, ImageFormat, encode_image, resize_for_model
+from environments.encode import EncodedImage, ImageEncoding, ImageFormat, encode_image, resize_for_model
 from environments.kinds import LOCAL_DISPLAY_KINDS, EnvConfig, make_env
 from environments.screen import Screenshot, frame_for
 
@@ -37,7 +40,8 @@ class RunOptions:
     max_steps: int = 30
     max_seconds: float | None = None
     record: Path = DEFAULT_RECORDINGS
-    image_format: ImageFormat = "jpeg"
+    image_format: ImageFormat | None = None
+    """None: the checkpoint's own encoding (JPEG for Kimi-VL, WebP q75 for Kimi-K2.5)."""
     resize: bool = True
     temperature: float | None = None
     max_tokens: int | None = None
@@ -53,23 +57,29 @@ class RunOptions:
     max_repeats: int | None = DEFAULT_MAX_REPEATS
     max_unchanged: int | None = DEFAULT_MAX_UNCHANGED
     on_runaway: RunawayMode = "intervene"
+    extra_body: ExtraBody | None = None
+    """Fields merged into every chat request (`--extra-body`)."""
 
     @property
     def backend_spec(self) -> BackendSpec:
-        return BackendSpec(self.backend, self.model, self.base_url, self.api_key, self.script, self.serve_log)
+        return BackendSpec(
+            self.backend, self.model, self.base_url, self.api_key, self.script, self.serve_log,
+            extra_body=self.extra_body,
+        )
 
 
 def make_guards(options: RunOptions) -> Guards:
     """The guards `options` ask for; raises `PolicyError` or `PanicKeyError` for bad settings."""
     policy = load_policy(options.policy) if options.policy is not None else default_policy()
-    panic = PanicSignal(options.panic_key) if options.panic_key and options.env.kind in LOCAL_DISPLAY_KINDS else None
+    local = options.env.kind in LOCAL_DISPLAY_KINDS
+    panic = PanicSignal(options.panic_key) if options.panic_key and local else None
     return Guards(
         policy=policy, confirm=Confirmer(options.confirm),
         runaway=RunawayConfig(options.max_repeats, options.max_unchanged, options.on_runaway), panic=panic,
     )
 
 
-def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -> Perception:
+def make_perception(image_format: ImageFormat | ImageEncoding, resize: bool, max_patches: int) -> Perception:
     """Screenshot → (encoded image, coordinate frame), resized to Kimi-VL's 28-px grid if asked."""
 
     def encode(shot: Screenshot) -> tuple[EncodedImage, Frame]:
@@ -79,18 +89,29 @@ def make_perception(image_format: ImageFormat, resize: bool, max_patches: int) -
     return Perception(encode)
 
 
-def policy_config(model: str, temperature: float | None = None, max_tokens: int | None = None) -> PolicyConfig:
+def policy_config(
+    model: str, temperature: float | None = None, max_tokens: int | None = None
+) -> PolicyConfig:
     """The checkpoint's prompt variant and recommended sampling, with any overrides."""
     checkpoint = checkpoint_for(model)
     updates = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
-    sampling = default_sampling(model).model_copy(update=updates)
-    return PolicyConfig(model=model, variant=checkpoint.variant, sampling=sampling, max_patches=checkpoint.max_patches)
+    sampling = checkpoint.sampling.model_copy(update=updates)
+    return PolicyConfig(
+        model=model, variant=checkpoint.variant, sampling=sampling, max_patches=checkpoint.max_patches,
+        history=HistoryConfig(checkpoint.history_images, checkpoint.history_keep),
+    )
+
+
+def image_encoding(model: str, image_format: ImageFormat | None = None) -> ImageEncoding:
+    """The encoding screenshots are sent in: `image_format` when given, else the checkpoint's own."""
+    return ImageEncoding(image_format) if image_format is not None else checkpoint_for(model).image
 
 
 def run_instruction(
     options: RunOptions,
     on_step: Callable[[StepRecord], None] | None = None,
     on_status: Callable[[str], None] = lambda _: None,
+    events: LoopEvents = LoopEvents(),
 ) -> EpisodeResult:
     """Run one episode as `options` say and return its result; every process started is stopped."""
     config = policy_config(options.model, options.temperature, options.max_tokens)
@@ -102,13 +123,16 @@ def run_instruction(
         policy = KimiPolicy(backend, config, options.instruction)
         writer = TrajectoryWriter.create(
             options.record,
-            EpisodeInfo(instruction=options.instruction, model=options.model, env=options.env.kind, started_at=time.time()),
+            EpisodeInfo(instruction=options.instruction, model=options.model, env=options.env.kind, started_at=time.time(),
+                        setup=env_setup(options.env)),
         )
         stack.callback(writer.close)
-        perception = make_perception(options.image_format, options.resize, config.max_patches)
+        encoding = image_encoding(options.model, options.image_format)
+        perception = make_perception(encoding, options.resize, config.max_patches)
         if guards.panic is not None:  # after make_env: an xvfb env sets DISPLAY
             stack.enter_context(PanicKey(guards.panic))
             on_status(f"panic key: {guards.panic.keys} on display {os.environ.get('DISPLAY')} stops the run")
         return run_episode(
             env, policy, perception, writer, Budget(options.max_steps, options.max_seconds), on_step, guards=guards,
+            events=events,
         )

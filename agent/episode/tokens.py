@@ -1,8 +1,9 @@
 """Prompt-token arithmetic for Kimi-VL requests (see KIMI_VL.md, "Images and coordinates").
 
-Image tokens follow the processor's rule exactly (`environments.patches`); text tokens are
-estimated (about four bytes a token) because the tokenizer ships with the checkpoint, not
-with this package.
+Image tokens follow Kimi-VL's processor rule exactly (`environments.patches`); for a
+checkpoint whose processor differs (Kimi-K2.5's MoonViT3d; `Checkpoint.exact_image_tokens`
+is False) the same rule is an estimate. Text tokens are estimated (about four bytes a token)
+because the tokenizer ships with the checkpoint, not with this package.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class PromptCount:
         return self.prompt - self.shared_prefix
 
 
-def segments(messages: Sequence[Message], image_sizes: Sequence[tuple[int, int]], max_patches: int) -> list[Segment]:
+def segments(
+    messages: Sequence[Message], image_sizes: Sequence[tuple[int, int]], max_patches: int
+) -> list[Segment]:
     """The request as a sequence of segments; `image_sizes` gives each image's size in order."""
     out: list[Segment] = []
     sizes = iter(image_sizes)

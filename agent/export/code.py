@@ -16,8 +16,9 @@ from actions.models import (
     Action, Click, Done, Drag, Fail, Hotkey, KeyDown, KeyUp, MouseDown, MouseUp, MoveTo, Press, Scroll,
     TypeText, Wait,
 )
-from actions.reply import compose_reply
+from actions.reply import THINK_MARKERS, compose_reply
 from actions.vocabulary import DEFAULT_WAIT_SECONDS
+from agent.backends.checkpoints import ReplyLayout
 from prompts import Variant
 
 DECIMALS = 4
@@ -76,13 +77,26 @@ def steps_code(actions: list[Action], chains: list[PointChain | None], frame: Fr
     """The code block's body for a step's actions."""
     chains = chains + [None] * (len(actions) - len(chains))
     return "\n".join(
-        line for action, chain in zip(actions, chains) for line in action_code(action, relative_point(action, chain, frame))
+        line for action, chain in zip(actions, chains)
+        for line in action_code(action, relative_point(action, chain, frame))
     )
 
 
-def reply_text(variant: Variant, thought: str, intent: str, code: str) -> str:
-    """A reply in the layout the agent's system prompt asks `variant` for."""
-    return compose_reply(thought, intent, code, thinking_markers=variant == "thinking")
+VARIANT_LAYOUTS: dict[Variant, ReplyLayout] = {"thinking": "think-markers", "instruct": "thought-section"}
+"""Kimi-VL's layout for each prompt variant (a checkpoint may write its thought otherwise)."""
+
+
+def reply_text(layout: Variant | ReplyLayout, thought: str, intent: str, code: str) -> str:
+    """A reply in `layout` (or the Kimi-VL layout of a prompt variant): the thought, `## Action:`, `## Code:`.
+
+    `think-tags` writes the thought between `<think>` tags, as the Kimi-K2 chat template
+    renders an assistant turn whose thinking the server returned as `reasoning_content`.
+    """
+    layout = VARIANT_LAYOUTS[layout] if layout in VARIANT_LAYOUTS else layout
+    if layout == "think-tags":
+        opening, closing = THINK_MARKERS[1]
+        return f"{opening}{thought}{closing}{compose_reply(None, intent, code)}"
+    return compose_reply(thought, intent, code, thinking_markers=layout == "think-markers")
 
 
 def _terminate(status: str, answer: str | None) -> str:

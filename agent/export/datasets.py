@@ -6,7 +6,10 @@ and task text from `prompts`, earlier turns laid out by `agent.episode.history.H
 screenshots replaced by a placeholder, past replies reduced to their action and code) —
 followed by the step's reply as the assistant message. Every reply, the target and those
 in the history alike, is rebuilt from the typed actions with relative coordinates, in the
-checkpoint variant's layout. Each image part becomes `<image>` where it stood among the
+layout of the episode's checkpoint (`◁think▷` for Kimi-VL thinking, `<think>` for Kimi-K2.5,
+whose served thinking arrives as `reasoning_content`; `## Thought:` for instruct) or, when
+another variant is asked for, that variant's Kimi-VL layout; the history keeps as many
+screenshots as the checkpoint's. Each image part becomes `<image>` where it stood among the
 text (no separator, as Kimi-VL's chat template joins parts) and its frame goes, in order,
 into `images`. Feedback after rejected replies is left out. LLaMA-Factory's
 dataset_info.json entry for such a file:
@@ -35,9 +38,9 @@ from pydantic import BaseModel
 
 from actions.models import Click, Step
 from agent.backends.chat import Message
-from agent.backends.checkpoints import checkpoint_for
+from agent.backends.checkpoints import ReplyLayout, checkpoint_for
 from agent.episode.history import History, HistoryConfig
-from agent.export.code import DECIMALS, relative_point, reply_text, steps_code
+from agent.export.code import DECIMALS, VARIANT_LAYOUTS, relative_point, reply_text, steps_code
 from agent.trajectory.store import EPISODE_FILE, Trajectory, read_trajectory
 from prompts import VARIANTS, Variant, agent_system_prompt, agent_task_text
 
@@ -77,7 +80,8 @@ class ExportReport:
 
 
 def export_dataset(
-    folders: Iterable[Path], out: Path, fmt: ExportFormat, variant: VariantChoice = "auto", successful_only: bool = False
+    folders: Iterable[Path], out: Path, fmt: ExportFormat, variant: VariantChoice = "auto",
+    successful_only: bool = False,
 ) -> ExportReport:
     """Write the episodes under `folders` to `out`: a JSON array (sharegpt) or JSON lines (grounding)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,10 +139,19 @@ def prompt_variant(trajectory: Trajectory) -> Variant:
     return checkpoint_for(trajectory.info.model).variant
 
 
+def reply_layout(trajectory: Trajectory, variant: Variant) -> ReplyLayout:
+    """The episode checkpoint's own reply layout when it uses `variant`, else the variant's Kimi-VL layout."""
+    checkpoint = checkpoint_for(trajectory.info.model)
+    return checkpoint.reply_layout if checkpoint.variant == variant else VARIANT_LAYOUTS[variant]
+
+
 def sharegpt_samples(trajectory: Trajectory, variant: Variant, image_path: ImagePath) -> list[ShareGPTSample]:
     """One sample per step with actions, as described in the module docstring."""
+    checkpoint = checkpoint_for(trajectory.info.model)
+    layout = reply_layout(trajectory, variant)
     history = History(
-        system=agent_system_prompt(variant), task=agent_task_text(trajectory.info.instruction), config=HistoryConfig()
+        system=agent_system_prompt(variant), task=agent_task_text(trajectory.info.instruction),
+        config=HistoryConfig(checkpoint.history_images, checkpoint.history_keep),
     )
     samples: list[ShareGPTSample] = []
     for step in trajectory.steps:
@@ -146,7 +159,7 @@ def sharegpt_samples(trajectory: Trajectory, variant: Variant, image_path: Image
             break  # the agent stops at a step without actions: nothing can follow it
         history.observe(step.screenshot, (step.frame.image_width, step.frame.image_height), step.screenshot)
         code = steps_code(step.actions, step.coordinates, step.frame)
-        reply = reply_text(variant, step.thought, step.intent, code)
+        reply = reply_text(layout, step.thought, step.intent, code)
         messages = [*history.messages(), Message(role="assistant", content=reply)]
         samples.append(_sample(messages, lambda name: image_path(trajectory.folder / name)))
         history.answer(Step(thought=step.thought, intent=step.intent, actions=tuple(step.actions)), code)
@@ -164,7 +177,8 @@ def grounding_samples(trajectory: Trajectory, image_path: ImagePath) -> list[Gro
             if where is None or not instruction:
                 continue
             point = (round(where[0], DECIMALS), round(where[1], DECIMALS))
-            samples.append(GroundingSample(image=image_path(trajectory.frame_path(step)), instruction=instruction, point=point))
+            image = image_path(trajectory.frame_path(step))
+            samples.append(GroundingSample(image=image, instruction=instruction, point=point))
     return samples
 
 
