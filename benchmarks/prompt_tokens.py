@@ -3,7 +3,11 @@
     .venv/bin/python -m benchmarks.prompt_tokens [--steps 30]
 
 Counts prompt tokens per step (image tokens exactly by the processor's rule, text estimated),
-the prefix shared with the previous request, and the new tokens the server must compute.
+the prefix shared with the previous request, and the new tokens the server must compute. The
+image-token figures are checked against vLLM: tests/vllm serves vLLM's own Kimi-VL model class
+(CPU build, tiny random-weight stand-in with Thinking-2506's image limit) and its reported prompt
+tokens match this arithmetic to the token for screenshots from 100x57 to 3840x2160 and for
+requests built like the agent's.
 Compares, with the same token arithmetic, the reference layout of public harnesses: the last 3
 screenshots, earlier steps as text. Prints a table and writes benchmarks/results/prompt_tokens.json.
 """
@@ -69,7 +73,7 @@ def main() -> None:
         reference.append(count_prompt(ref, previous_ref))
         previous_ref = ref
     print(f"{DEFAULT_CHECKPOINT}, {args.steps} steps, screenshots {SIZE[0]}x{SIZE[1]} "
-          f"({image_tokens(*SIZE, limit)} image tokens each)")
+          f"({image_tokens(*SIZE, limit)} image tokens each, a count checked against vLLM by tests/vllm)")
     print(f"{'':4s} {'ours (append-only history)':>26s} | {'reference (sliding window of 3)':>31s}")
     print(f"{'step':>4s} {'prompt':>8s} {'shared':>8s} {'new':>8s} | {'prompt':>9s} {'shared':>10s} {'new':>10s}")
     for i, (a, b) in enumerate(zip(ours, reference)):
