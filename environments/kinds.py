@@ -14,10 +14,12 @@ import gymnasium
 if TYPE_CHECKING:
     from environments.base import ScreenEnv
 
-EnvKind = Literal["desktop", "xvfb", "browser", "static", "osworld", "waa"]
+EnvKind = Literal["desktop", "xvfb", "browser", "static", "osworld", "waa", "vm"]
 ENV_KINDS: tuple[EnvKind, ...] = get_args(EnvKind)
 VM_KINDS: tuple[EnvKind, ...] = ("osworld", "waa")
 """Kinds that act on a remote VM through its server (`--vm-url`)."""
+MANAGED_VM_KINDS: tuple[EnvKind, ...] = ("vm",)
+"""Kinds that boot their own VM from an image (`--vm-image`, environments.vm) and stop it on close."""
 LOCAL_DISPLAY_KINDS: tuple[EnvKind, ...] = ("desktop", "xvfb")
 """Kinds that act on an X display of this machine (the panic key listens there)."""
 AGENT_KINDS: tuple[EnvKind, ...] = ("desktop", "xvfb", "browser", "osworld", "waa")
@@ -30,6 +32,7 @@ GYM_IDS: dict[EnvKind, str] = {
     "static": "KimiStatic-v0",
     "osworld": "KimiOSWorld-v0",
     "waa": "KimiWAA-v0",
+    "vm": "KimiQemuVM-v0",
 }
 _ENTRY_POINTS: dict[EnvKind, str] = {
     "desktop": "environments.desktop:DesktopEnv",
@@ -38,6 +41,7 @@ _ENTRY_POINTS: dict[EnvKind, str] = {
     "static": "environments.static:StaticEnv",
     "osworld": "environments.remote.env:RemoteVMEnv",
     "waa": "environments.remote.env:RemoteVMEnv",
+    "vm": "environments.vm.env:QemuVMEnv",
 }
 
 
@@ -75,6 +79,8 @@ class EnvConfig:
     url: str = "about:blank"
     vm_url: str | None = None
     vm_token: str | None = None
+    vm_image: str | None = None
+    """Base image `--env vm` boots under QEMU (never written)."""
 
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of this kind's constructor."""
@@ -88,6 +94,10 @@ class EnvConfig:
                 return {"width": width, "height": height, "url": self.url, "device_scale_factor": self.scale}
             case "static":
                 return {"width": width, "height": height}
+            case "vm":
+                if not self.vm_image:
+                    raise EnvConfigError("--env vm needs a guest image (--vm-image); build one with `kimi-agent vm build`")
+                return {"image": self.vm_image}
         if not self.vm_url:
             raise EnvConfigError(f"--env {self.kind} needs the VM server's URL (--vm-url)")
         return {"vm_url": self.vm_url, "token": self.vm_token}

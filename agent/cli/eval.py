@@ -5,21 +5,30 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Optional, get_args
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from actions.errors import first_error
 from agent.backends.base import BackendError
-from agent.backends.checkpoints import DEFAULT_CHECKPOINT
+from agent.backends.preflight import PreflightError, check_endpoints
+from agent.backends.checkpoints import DEFAULT_CHECKPOINT, resolve_checkpoint
 from agent.cli.ground import grounding_eval
-from agent.cli.options import backend_name, env_kind, parse_size
-from agent.evaluation.dispatcher import run_eval
-from agent.evaluation.options import EnvChoice, EvalOptions, RayOptions
+from agent.cli.options import EXTRA_BODY_HELP, backend_name, env_kind, extra_body, output_folder, parse_size
+from agent.evaluation.dispatcher import Plan, run_eval
+from agent.evaluation.lock import FolderLocked
+from agent.evaluation.manifest import NOT_REVERTED, ManifestError
+from agent.evaluation.options import EnvChoice, EvalOptions, ProviderName, RayOptions, VMSpec
+from agent.evaluation.progress import Progress as ProgressState
+from agent.evaluation.progress import duration
 from agent.evaluation.ray_executor import RayExecutorError, import_ray
 from agent.evaluation.results import SUMMARY_FILE, Summary, TaskResult
 from agent.safety import PolicyError, load_policy
@@ -34,11 +43,23 @@ console = Console()
 def eval_command(
     tasks: Annotated[Optional[Path], typer.Option(help="A task file, a folder of them, or an index file {domain: \\[ids]} (with --examples). Default: the shipped local suite.", show_default=False)] = None,
     examples: Annotated[Optional[Path], typer.Option(help="Folder an index file's ids resolve in (default: 'examples' beside it).")] = None,
-    results: Annotated[Path, typer.Option(help="Where per-task folders and summary.json go; rerunning resumes.")] = Path("results"),
+    results: Annotated[Path, typer.Option(help="Where per-task folders, manifest.json and summary.json go; rerunning the same run resumes it, another run is refused.")] = Path("results"),
+    new_run: Annotated[bool, typer.Option("--new-run", help="The results folder holds another run: move it aside (into RESULTS/_previous_runs/) and start this one.")] = False,
+    timing: Annotated[str, typer.Option(help="adaptive: wait until the screen settles after each action (fast); osworld: also sleep as OSWorld's runner does (60 s after reset, 2 s after each action, 20 s before evaluating), to reproduce its conditions.")] = "adaptive",
+    osworld_results: Annotated[Optional[Path], typer.Option(help="Also write every task in OSWorld's layout under this folder (pyautogui/screenshot/MODEL/DOMAIN/ID/: traj.jsonl, step_*.png, result.txt), for its result scripts.", show_default=False)] = None,
     env: Annotated[str, typer.Option(help="auto (each task's own 'env' field, default xvfb), xvfb, browser, desktop, or a VM: osworld, waa; static: a generated screen for harness benchmarks.")] = "auto",
     vm_url: Annotated[Optional[list[str]], typer.Option(help="VM server URL for --env osworld/waa (repeat: one per worker).")] = None,
     vm_urls_file: Annotated[Optional[Path], typer.Option(help="A file with one VM server URL per line; with --executor ray, optionally followed by a Ray custom resource the VM's actor needs (pins it to the VM's node).")] = None,
     vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM servers.")] = None,
+    provider: Annotated[Optional[str], typer.Option(help="VMs the harness manages (tasks run in them through the VM server): qemu boots one VM per worker from --vm-image and restores its init_state snapshot before every task after the first; url uses the --vm-url VMs, reverted by --revert-command if given. Default with --env osworld/waa: url.", rich_help_panel="VMs", show_default=False)] = None,
+    vm_image: Annotated[Optional[Path], typer.Option(help="qemu: the base image (never written), e.g. one built by `kimi-agent vm build`, OSWorld's Ubuntu.qcow2.", rich_help_panel="VMs", show_default=False)] = None,
+    vms: Annotated[Optional[int], typer.Option(min=1, help="qemu: VMs at once, one per worker (sets --workers).", rich_help_panel="VMs", show_default=False)] = None,
+    no_revert: Annotated[bool, typer.Option("--no-revert", help="Never revert a VM between tasks (each task runs on what the last left): the run is marked not comparable.", rich_help_panel="VMs")] = False,
+    revert_command: Annotated[Optional[str], typer.Option(help="url: a command that restores your VM (run without a shell before each task after the first), e.g. one calling your hypervisor's snapshot tool.", rich_help_panel="VMs", show_default=False)] = None,
+    accel: Annotated[str, typer.Option(help="qemu: kvm, tcg (software emulation) or auto (KVM if a bounded probe boots, else TCG, saying why).", rich_help_panel="VMs")] = "auto",
+    vm_memory: Annotated[int, typer.Option(min=256, help="qemu: MiB of memory per VM.", rich_help_panel="VMs")] = 2048,
+    vm_cores: Annotated[int, typer.Option(min=1, help="qemu: virtual CPUs per VM.", rich_help_panel="VMs")] = 2,
+    vm_vnc_displays: Annotated[str, typer.Option(help="qemu: VNC displays FIRST-LAST the VMs may take (5900+N on 127.0.0.1; each task's log names its VM's).", rich_help_panel="VMs")] = "10-99",
     workers: Annotated[int, typer.Option(min=1, help="Tasks run at once, each worker in its own process (or Ray actor) with its own environment.")] = 1,
     executor: Annotated[str, typer.Option(help="local (worker processes on this machine) or ray (actors on a Ray cluster; needs the 'ray' extra).")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray: the cluster's address (HOST:PORT of `ray start --head`). Default: RAY_ADDRESS, else the cluster last started here, else a one-machine cluster for this run.")] = None,
@@ -58,6 +79,7 @@ def eval_command(
     max_steps: Annotated[int, typer.Option(min=1, help="Step budget per task (OSWorld's harnesses use 15, 50 or 100).")] = 15,
     temperature: Annotated[Optional[float], typer.Option(help="Override the checkpoint's recommended temperature.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Override the checkpoint's max_tokens.")] = None,
+    extra_body_json: Annotated[Optional[str], typer.Option("--extra-body", help=EXTRA_BODY_HELP)] = None,
     size: Annotated[str, typer.Option(help="Screen size of each virtual desktop / browser viewport, WIDTHxHEIGHT.")] = "1280x800",
     retries: Annotated[int, typer.Option(min=0, help="Reruns of an errored task on a fresh environment.")] = 1,
     offline: Annotated[bool, typer.Option(help="Never download: reference files must already be in the download cache.")] = False,
@@ -68,6 +90,8 @@ def eval_command(
     report: Annotated[Optional[Path], typer.Option(help="Run nothing: summarise this results folder (table, and a chart with --out).", show_default=False)] = None,
     compare: Annotated[Optional[Path], typer.Option(help="With --report: a second results folder to compare task by task.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(help="With --report: write an HTML page with a bar chart and the tables.", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Serve a page on 127.0.0.1 showing every running task's latest frame, intent and actions as they happen (its address is printed).")] = False,
+    watch_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the --watch page (0: any free one).")] = 0,
 ) -> None:
     """Run OSWorld-format tasks with the agent, score each with its evaluator, and summarise.
 
@@ -75,13 +99,23 @@ def eval_command(
     """
     if report is not None:
         raise typer.Exit(show_report(report, compare, out))
+    for flag, value in (("--compare", compare), ("--out", out)):
+        if value is not None:
+            raise typer.BadParameter("is used only with --report (which runs nothing)", param_hint=flag)
+    _, warning = resolve_checkpoint(model)
+    if warning:
+        console.print(f"[yellow]warning: {escape(warning)}[/yellow]", highlight=False)
     if grounding is not None:
         grounding_eval(grounding, results / "grounding", base_url, model, api_key, concurrency, bbox_format, limit)
     env_kind(env, get_args(EnvChoice))
     urls = list(vm_url or [])
     vm_resources = [""] * len(urls)
     if vm_urls_file is not None:
-        for line in vm_urls_file.read_text().splitlines():
+        try:
+            lines = vm_urls_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise typer.BadParameter(f"cannot read {vm_urls_file}: {first_error(err)}", param_hint="--vm-urls-file") from None
+        for line in lines:
             if line.strip() and not line.startswith("#"):
                 url, *rest = line.split()
                 if len(rest) > 1:
@@ -103,15 +137,20 @@ def eval_command(
             raise typer.Exit(2) from None
         if name == "openai" and not base_url:
             raise typer.BadParameter("--executor ray needs the model endpoint(s) every node can reach", param_hint="--base-url")
-    if env in VM_KINDS and len(urls) < workers:
+    vm, env, workers = _vm_spec(provider, env, vm_image, vms, workers, urls, no_revert, revert_command, accel,
+                                vm_memory, vm_cores, vm_vnc_displays, executor)
+    if env in VM_KINDS and (vm is None or vm.provider == "url") and len(urls) < workers:
         raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
     screen = parse_size(size)
+    output_folder(results, "--results")
     ray_options = RayOptions(
         address=ray_address, cpus=actor_cpus, memory=_bytes(actor_memory) if actor_memory else None,
         resources=_resources(ray_resources) if ray_resources else (), vm_resources=tuple(vm_resources), requeue=requeue,
     )
     if on_runaway not in ("intervene", "stop"):
         raise typer.BadParameter("use intervene or stop", param_hint="--on-runaway")
+    if timing not in ("adaptive", "osworld"):
+        raise typer.BadParameter("use adaptive or osworld", param_hint="--timing")
     if policy is not None:
         try:
             load_policy(policy)
@@ -121,35 +160,45 @@ def eval_command(
         tasks=tasks or SUITE_INDEX, examples=examples, results=results, env=env, base_urls=tuple(base_url or ()), model=model,
         backend=name, script=script,
         api_key=api_key, max_steps=max_steps, size=screen, retries=retries, offline=offline,
-        workers=workers, vm_urls=tuple(urls), vm_token=vm_token, temperature=temperature, max_tokens=max_tokens,
+        workers=workers, vm_urls=tuple(urls), vm_token=vm_token, vm=vm, temperature=temperature, max_tokens=max_tokens,
         executor="ray" if executor == "ray" else "local", ray=ray_options,
         policy=policy, max_repeats=max_repeats or None, max_unchanged=max_unchanged or None,
-        on_runaway="stop" if on_runaway == "stop" else "intervene",
+        on_runaway="stop" if on_runaway == "stop" else "intervene", new_run=new_run,
+        osworld_results=osworld_results, timing="osworld" if timing == "osworld" else "adaptive",
+        extra_body=extra_body(extra_body_json),
     )
-    progress = Progress(
-        TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-        TimeElapsedColumn(), console=console, transient=True,
-    )
-    bar = progress.add_task("", total=None)
-    running: set[str] = set()
-    counted: list[int] = []  # results reported so far
+    try:
+        if executor == "local":  # Ray actors reach the endpoints from their nodes, maybe not from here
+            check_endpoints(name, base_url or [None], model, api_key)
+    except PreflightError as err:
+        console.print(f"[red]cannot evaluate: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    state = ProgressState(workers=workers)
+    live = Live(_LiveView(state), console=console, transient=True, refresh_per_second=2,
+                redirect_stderr=False)
+
+    def planned(plan: Plan) -> None:
+        state.total, state.pending = plan.total, plan.pending
+        console.print(f"[bold]eval[/bold] {escape(model)} · {plan.total} task(s), {plan.pending} to run · "
+                      f"{workers} worker(s) · results {escape(str(results))}", highlight=False)
+        live.start()
 
     def started(task, index: int, total: int) -> None:
-        running.add(task.id)
-        if index == 0:  # finished tasks of an earlier run were reported first
-            progress.update(bar, total=len(counted) + total)
-        progress.update(bar, description=f"{len(running)} running; latest {task.domain}/{task.id}")
+        state.start(f"{task.domain}/{task.id}")
 
     def finished(result: TaskResult, summary: Summary) -> None:
-        counted.append(1)
-        running.discard(result.task_id)
-        progress.update(bar, completed=len(summary.tasks), description=f"{len(running)} running; " + _running_rate(summary))
-        progress.console.print(_result_line(result), highlight=False)
+        state.finish(result)
+        live.console.print(_result_line(result), highlight=False)
 
+    watching = _watch_page(results, watch_port) if watch else ExitStack()
     try:
-        with progress:
-            summary = run_eval(options, started, finished, on_status=lambda s: progress.console.print(s, markup=False))
-    except TaskLoadError as err:
+        try:
+            summary = run_eval(options, started, finished, on_plan=planned,
+                               on_status=lambda s: live.console.print(s, markup=False))
+        finally:
+            live.stop()
+            watching.close()
+    except (TaskLoadError, FolderLocked, ManifestError) as err:
         console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     except (BackendError, SettingError) as err:
@@ -159,31 +208,116 @@ def eval_command(
         console.print(f"[red]cannot evaluate on Ray: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted: finished tasks are kept; rerun the same command to resume[/yellow]")
+        console.print("[yellow]interrupted: scored tasks are kept; rerun the same command to resume[/yellow]")
         raise typer.Exit(130) from None
-    console.print(domain_table(summary))
+    console.print(domain_table(summary, title=_title(options)))
+    if vm is not None and vm.revert_policy == "none":
+        console.print(f"[yellow]{escape(NOT_REVERTED)}[/yellow]", highlight=False)
     console.print(f"summary: {escape(str(results / SUMMARY_FILE))}", highlight=False)
-    raise typer.Exit(1 if summary.errored else 0)
+    raise typer.Exit(1 if summary.errored or summary.interrupted else 0)
+
+
+def _vm_spec(
+    provider: str | None, env: str, image: Path | None, vms: int | None, workers: int, urls: list[str],
+    no_revert: bool, revert_command: str | None, accel: str, memory: int, cores: int, displays: str,
+    executor: str,
+) -> tuple[VMSpec | None, str, int]:
+    """The VMs of the run (None: no VM), and the env kind and worker count they imply."""
+    if provider is None and env in VM_KINDS:
+        provider = "url"  # --env osworld|waa --vm-url: VMs a person started, reverted only by a command
+    if provider is None:
+        for flag, value in (("--vm-image", image), ("--vms", vms), ("--revert-command", revert_command)):
+            if value is not None:
+                raise typer.BadParameter("is used only with --provider qemu or url", param_hint=flag)
+        if no_revert:
+            raise typer.BadParameter("is used only with --provider qemu or url", param_hint="--no-revert")
+        return None, env, workers
+    if provider not in get_args(ProviderName):
+        raise typer.BadParameter("use qemu or url", param_hint="--provider")
+    if env == "auto":
+        env = "osworld"
+    elif env not in VM_KINDS:
+        raise typer.BadParameter(f"--provider runs tasks in VMs: use --env osworld or waa, not {env}",
+                                 param_hint="--env")
+    if executor == "ray" and provider == "qemu":
+        raise typer.BadParameter("--provider qemu runs with the local executor only (Ray actors booting VMs "
+                                 "are not done)", param_hint="--provider")
+    if accel not in ("kvm", "tcg", "auto"):
+        raise typer.BadParameter("use kvm, tcg or auto", param_hint="--accel")
+    found = re.fullmatch(r"(\d+)-(\d+)", displays.strip())
+    if not found or int(found[1]) > int(found[2]):
+        raise typer.BadParameter("use FIRST-LAST, e.g. 10-99", param_hint="--vm-vnc-displays")
+    if provider == "qemu":
+        if image is None:
+            raise typer.BadParameter("--provider qemu needs the base image (build one with `kimi-agent vm "
+                                     "build`)", param_hint="--vm-image")
+        if not image.is_file():
+            raise typer.BadParameter(f"no image at {image}", param_hint="--vm-image")
+        if urls:
+            raise typer.BadParameter("--provider qemu boots its own VMs; --vm-url is for --provider url",
+                                     param_hint="--vm-url")
+        if revert_command is not None:
+            raise typer.BadParameter("is for --provider url (qemu reverts its own snapshot)",
+                                     param_hint="--revert-command")
+    elif image is not None:
+        raise typer.BadParameter("is for --provider qemu", param_hint="--vm-image")
+    if revert_command is not None and not revert_command.strip():
+        raise typer.BadParameter("is empty: give the command that restores your VM",
+                                 param_hint="--revert-command")
+    spec = VMSpec(
+        "qemu" if provider == "qemu" else "url", image=image.resolve() if image else None,
+        revert=not no_revert,
+        revert_command=revert_command, accel="kvm" if accel == "kvm" else "tcg" if accel == "tcg" else "auto",
+        memory_mib=memory, cores=cores, vnc_displays=(int(found[1]), int(found[2])),
+    )
+    return spec, env, vms or workers
+
+
+def _title(options: EvalOptions) -> str:
+    """The table's title: the scoring rule, and whether the run may stand beside a leaderboard score."""
+    vm = options.vm
+    if vm is None:
+        return ""
+    if vm.revert_policy == "none":
+        return f"scores — NOT COMPARABLE: VMs not reverted between tasks ({SCORE_RULE})"
+    return f"scores — {vm.provider} VMs reverted ({vm.revert_policy}) before every task ({SCORE_RULE})"
+
+
+def _watch_page(results: Path, port: int) -> ExitStack:
+    """The --watch page for the tasks under `results` (read from their folders, so every worker's show)."""
+    from agent.watch.server import WatchServer, WatchStartError
+
+    stack = ExitStack()
+    try:
+        page = stack.enter_context(WatchServer(results, f"eval: {results}", port))
+    except WatchStartError as err:
+        console.print(f"[red]cannot evaluate: {escape(str(err))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"watch: {page.url}", highlight=False)
+    return stack
 
 
 def show_report(folder: Path, other: Path | None, out: Path | None) -> int:
     """Print the per-domain table (and differences with `other`); write the HTML page to `out`."""
-    from agent.evaluation.report import compare, read_results, render_html, rows
+    from agent.evaluation.report import compare, read_results, render_html
 
-    a = read_results(folder)
-    b = read_results(other) if other else None
+    try:
+        a = read_results(folder)
+        b = read_results(other) if other else None
+    except ManifestError as err:
+        console.print(f"[red]{escape(str(err))}[/red]", highlight=False)
+        return 2
     if not a.tasks or (b is not None and not b.tasks):
         console.print(f"[red]no task results under {escape(str(folder if not a.tasks else other))}[/red]")
         return 2
     for label, results in (("A", a), ("B", b)) if b else (("", a),):
-        console.print(f"[bold]{escape(label + ': ' if label else '')}{escape(str(results.folder))}[/bold]", highlight=False)
-        table = Table()
-        for column in ("domain", "tasks", "finished", "errored", "mean score"):
-            table.add_column(column, justify="left" if column == "domain" else "right")
-        for row in rows(results):
-            table.add_row(row.domain, str(row.tasks), str(row.finished), str(row.errored), f"{row.mean:.3f}",
-                          style="bold" if row.domain == "all" else None)
-        console.print(table)
+        model = f" ({results.manifest.identity.model})" if results.manifest else ""
+        title = f"{label + ': ' if label else ''}{results.folder}{model}"
+        not_comparable = results.manifest is not None and not results.manifest.comparable
+        title += " — NOT COMPARABLE" if not_comparable else ""
+        console.print(domain_table(results.summary, title=title))
+        for note in results.manifest.notes if results.manifest is not None else []:
+            console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
     if b is not None:
         differences = compare(a, b)
         console.print(f"[bold]tasks whose score differs ({len(differences)})[/bold]")
@@ -194,7 +328,11 @@ def show_report(folder: Path, other: Path | None, out: Path | None) -> int:
             table.add_row(d.domain, d.task_id, "—" if d.a is None else f"{d.a:g}", "—" if d.b is None else f"{d.b:g}")
         console.print(table)
     if out is not None:
-        out.write_text(render_html(a, b), encoding="utf-8")
+        if not out.parent.is_dir():
+            console.print(f"[red]--out: the folder {escape(str(out.parent))} does not exist[/red]",
+                          highlight=False)
+            return 2
+        out.write_text(render_html(a, b, out), encoding="utf-8")
         console.print(f"report: {escape(str(out))}", highlight=False)
     return 0
 
@@ -258,27 +396,57 @@ def _resources(text: str) -> tuple[tuple[str, float], ...]:
     return resources
 
 
-def _running_rate(summary: Summary) -> str:
-    return (f"{summary.finished} finished, {summary.errored} errored, "
-            f"success {summary.total_score:g}/{summary.scheduled}")
+class _LiveView:
+    """The live lines under the results: counts, running score, ETA, and every running task."""
+
+    def __init__(self, state: ProgressState) -> None:
+        self.state = state
+
+    def __rich__(self) -> Group:
+        s = self.state
+        eta = s.eta()
+        head = Text.assemble(
+            (f"{s.done}/{s.total} done", "bold"),
+            f" · {len(s.running)} running · {s.counts['errored']} errored",
+            f" · {s.counts['unsupported']} unsupported",
+            f" · score {s.score:g}/{s.total}" + (f" ({s.score / s.total:.3f})" if s.total else ""),
+            f" · ETA {duration(eta) if eta is not None else '…'}",
+        )
+        now = time.monotonic()
+        lines = [Text(f"  running {name}  {duration(now - since)}", style="dim")
+                 for name, since in sorted(s.running.items(), key=lambda item: item[1])]
+        return Group(head, *lines)
 
 
 def _result_line(result: TaskResult) -> str:
     name = escape(f"{result.domain}/{result.task_id}")
     if result.status == "errored":
         return f"[red]ERROR[/red] {name}: {escape(result.error or '')}"
+    if result.status == "unsupported":
+        return f"[magenta]UNSUPPORTED[/magenta] {name}: {escape(result.error or '')}"
+    if result.status == "interrupted":
+        return f"[yellow]INTERRUPTED[/yellow] {name}"
     colour = "green" if (result.score or 0) >= 1 else "yellow" if (result.score or 0) > 0 else "red"
     resumed = " (finished earlier)" if result.resumed else f" in {result.steps} step(s), {result.seconds:.1f} s"
     return f"[{colour}]{result.score:g}[/{colour}] {name}{resumed}"
 
 
-def domain_table(summary: Summary) -> Table:
-    table = Table(title="scores (mean over every scheduled task; errored tasks count as nothing)")
-    for column in ("domain", "scheduled", "finished", "errored", "score"):
+SCORE_RULE = ("mean over every scheduled task: errored, unsupported and interrupted tasks count as 0; "
+              "OSWorld's own script divides by the scored tasks only (\"scored mean\")")
+
+
+def domain_table(summary: Summary, title: str = "") -> Table:
+    """The per-domain table of a summary: the same for a finished run, an interrupted one and --report."""
+    table = Table(title=title or f"scores ({SCORE_RULE})")
+    columns = ("domain", "scheduled", "scored", "errored", "unsupported", "interrupted", "score",
+               "scored mean")
+    for column in columns:
         table.add_column(column, justify="left" if column == "domain" else "right")
     for domain, row in sorted(summary.by_domain.items()):
-        table.add_row(domain, str(row["scheduled"]), str(row["finished"]), str(row["errored"]),
-                      f"{row['total_score'] / row['scheduled']:.3f}")
-    table.add_row("all", str(summary.scheduled), str(summary.finished), str(summary.errored),
-                  f"{summary.mean_score:.3f}", style="bold")
+        scored_mean = row["total_score"] / row["scored"] if row["scored"] else 0.0
+        table.add_row(domain, *(str(int(row[k])) for k in columns[1:6]),
+                      f"{row['total_score'] / row['scheduled']:.3f}", f"{scored_mean:.3f}")
+    counts = (summary.scheduled, summary.scored, summary.errored, summary.unsupported, summary.interrupted)
+    table.add_row("all", *map(str, counts), f"{summary.mean_score:.3f}", f"{summary.scored_mean:.3f}",
+                  style="bold")
     return table

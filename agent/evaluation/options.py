@@ -6,13 +6,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agent.backends.openai_compat import ExtraBody
 from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec
 from agent.safety import RunawayMode
 from environments.kinds import EnvConfig, EnvKind
 
+Timing = Literal["adaptive", "osworld"]
+"""`--timing`: wait until the screen settles (ours), or also sleep as OSWorld's runner does (timing.py)."""
 EnvChoice = Literal["auto", "xvfb", "browser", "desktop", "osworld", "waa", "static"]
 """`--env`: a kind, or `auto` (each task's own `env` field)."""
 Executor = Literal["local", "ray"]
+ProviderName = Literal["qemu", "url"]
+"""`--provider`: a VM each worker boots from an image (qemu), or one a person started (url)."""
+
+
+@dataclass(frozen=True)
+class VMSpec:
+    """The VM every worker owns for its life (`--provider`): how to start it and whether to revert it.
+
+    qemu: booted from `image` (never written), snapshotted once as `init_state` and restored before every
+    task after the first. url: the worker's `--vm-url`, reverted by `revert_command` when one is given."""
+
+    provider: ProviderName
+    image: Path | None = None
+    revert: bool = True
+    """False (`--no-revert`): task k runs on what task k-1 left; the run is marked not comparable."""
+    revert_command: str | None = None
+    accel: Literal["kvm", "tcg", "auto"] = "auto"
+    memory_mib: int = 2048
+    cores: int = 2
+    vnc_displays: tuple[int, int] = (10, 99)
+    """First and last VNC display (5900 + N on 127.0.0.1) the VMs may take."""
+    boot_timeout: float = 300.0
+
+    @property
+    def revert_policy(self) -> str:
+        """What happens before a task on a used VM (qemu may fall back from snapshot to reboot)."""
+        if not self.revert:
+            return "none"
+        if self.provider == "qemu":
+            return "snapshot"
+        return "command" if self.revert_command else "none"
 
 
 @dataclass(frozen=True)
@@ -40,6 +74,8 @@ class WorkerSpec:
     retries: int
     offline: bool
     guards: GuardSettings
+    timing: Timing = "adaptive"
+    vm: VMSpec | None = None
 
     def env_config(self, kind: EnvKind) -> EnvConfig:
         """The settings of this worker's environment of `kind` (chosen per task with `--env auto`)."""
@@ -90,6 +126,8 @@ class EvalOptions:
     vm_urls: tuple[str, ...] = ()
     """One VM server per worker for --env osworld/waa."""
     vm_token: str | None = None
+    vm: VMSpec | None = None
+    """The VM provider: each worker owns one VM (osworld/waa tasks run in it through its server)."""
     executor: Executor = "local"
     ray: RayOptions = RayOptions()
     policy: Path | None = None
@@ -99,6 +137,13 @@ class EvalOptions:
     """Runaway limits (None: off, the default in eval: an intervention changes what the model
     sees and does, and scores must stay comparable with other harnesses)."""
     on_runaway: RunawayMode = "intervene"
+    timing: Timing = "adaptive"
+    new_run: bool = False
+    """Start a new run in a folder that holds another one (which is moved aside), instead of refusing."""
+    osworld_results: Path | None = None
+    """Also write each task's result in OSWorld's layout under this folder (see osworld_layout.py)."""
+    extra_body: ExtraBody | None = None
+    """Fields merged into every chat request (`--extra-body`); part of the run's identity."""
 
     @property
     def guards(self) -> GuardSettings:
@@ -107,9 +152,13 @@ class EvalOptions:
     def worker_spec(self, base_url: str | None, vm_url: str | None) -> WorkerSpec:
         """What one worker needs (and only that): sent to every worker process and Ray actor."""
         return WorkerSpec(
-            backend=BackendSpec(self.backend, self.model, base_url, self.api_key, self.script, self.serve_log),
+            backend=BackendSpec(
+                self.backend, self.model, base_url, self.api_key, self.script, self.serve_log,
+                extra_body=self.extra_body,
+            ),
             temperature=self.temperature,
             max_tokens=self.max_tokens, env=self.env,
             size=self.size, vm_url=vm_url, vm_token=self.vm_token,
             max_steps=self.max_steps, retries=self.retries, offline=self.offline, guards=self.guards,
+            timing=self.timing, vm=self.vm,
         )

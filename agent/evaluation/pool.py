@@ -9,6 +9,7 @@ mid-task has that task reported as errored and is replaced; no task is lost.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import sys
@@ -22,20 +23,42 @@ from agent.evaluation.options import EvalOptions, WorkerSpec
 from agent.evaluation.results import TaskResult, task_folder
 from agent.evaluation.worker import open_worker
 from environments.kinds import VM_KINDS
+from environments.processes import WORKER_MARK, die_with_parent, new_token, stop_marked
 from environments.tasks.model import Task
 
 POLL_SECONDS = 0.5
 
 
-def _worker_main(spec: WorkerSpec, tasks: Any, results: Any) -> None:
-    # Stopped by the driver: unwind, so the worker's desktop or browser is closed.
+def _worker_main(spec: WorkerSpec, tasks: Any, results: Any, token: str, driver: int) -> None:
+    # Its own session: a terminal's Ctrl+C reaches the driver alone, which stops the workers in order.
+    os.setsid()
+    # Dies with the driver, even a SIGKILLed one; SIGTERM unwinds, closing the worker's desktop or browser.
+    die_with_parent(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with ExitStack() as stack:
-        worker = open_worker(stack, spec)
-        while (item := tasks.get()) is not None:
-            task, folder = item
-            results.put(("start", multiprocessing.current_process().name, task.id))
-            results.put(("done", multiprocessing.current_process().name, worker.run_task(task, Path(folder))))
+    if os.getppid() != driver:  # the driver died before the line above
+        return
+    # Everything this worker starts carries its mark, so whatever its environments leave behind
+    # (or everything, if it is killed outright) is found and stopped by the mark.
+    os.environ[WORKER_MARK] = token
+    try:
+        with ExitStack() as stack:
+            worker = open_worker(stack, spec)
+            while (item := tasks.get()) is not None:
+                task, folder = item
+                name = multiprocessing.current_process().name
+                results.put(("start", name, task.id))
+                results.put(("done", name, worker.run_task(task, Path(folder))))
+    finally:
+        stop_marked(WORKER_MARK, token, grace=1.0)
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, before the run marks its processes: it must
+    outlive the driver's final sweep (the driver's queues unregister with it at exit) and it ends by
+    itself once the driver and its workers are gone."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
 
 
 def run_pool(
@@ -45,7 +68,8 @@ def run_pool(
     on_result: Callable[[TaskResult], None],
 ) -> None:
     """Run `tasks` on `options.workers` worker processes; `on_result` gets every task exactly once."""
-    kinds_need_vm = options.env in VM_KINDS
+    # A VM given by URL per worker (`--vm-url`); a qemu provider boots each worker's own instead.
+    kinds_need_vm = options.env in VM_KINDS and (options.vm is None or options.vm.provider == "url")
     if kinds_need_vm and len(options.vm_urls) < options.workers:
         raise ValueError(f"--workers {options.workers} needs as many VM URLs; got {len(options.vm_urls)}")
     context = multiprocessing.get_context("spawn")
@@ -53,15 +77,22 @@ def run_pool(
     by_id = {task.id: task for task in tasks}
     for task in tasks:
         task_queue.put((task, str(task_folder(options.results, task.domain, task.id))))
-    workers: dict[str, tuple[Any, int]] = {}
+    workers: dict[str, tuple[Any, int, str]] = {}
 
     def spawn(slot: int) -> None:
         """Start worker number `slot`: its VM, and its endpoint (the endpoints dealt round-robin)."""
         vm_url = options.vm_urls[slot] if kinds_need_vm else None
         base_url = options.base_urls[slot % len(options.base_urls)] if options.base_urls else None
-        process = context.Process(target=_worker_main, args=(options.worker_spec(base_url, vm_url), task_queue, results), daemon=True)
-        process.start()
-        workers[process.name] = (process, slot)
+        token = new_token()
+        process = context.Process(target=_worker_main, daemon=True, args=(
+            options.worker_spec(base_url, vm_url), task_queue, results, token, os.getpid()))
+        # Started with SIGINT ignored (kept across exec): a Ctrl+C during its start-up is the driver's alone.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        workers[process.name] = (process, slot, token)
         task_queue.put(None)  # one stop sign per worker
 
     for slot in range(min(options.workers, len(tasks))):
@@ -73,10 +104,11 @@ def run_pool(
             try:
                 kind, name, payload = results.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                for name, (process, slot) in list(workers.items()):
+                for name, (process, slot, token) in list(workers.items()):
                     if process.is_alive():
                         continue
                     del workers[name]
+                    stop_marked(WORKER_MARK, token)  # what a killed worker left running
                     if name in running:
                         task = by_id[running.pop(name)]
                         on_result(TaskResult(task.id, task.domain, "errored",
@@ -93,13 +125,16 @@ def run_pool(
                 running.pop(name, None)
                 on_result(payload)
                 finished += 1
+    except BaseException:  # interrupted (Ctrl+C) or failed: stop the workers now, each closing its envs
+        for process, _, _ in workers.values():
+            process.terminate()
+        raise
     finally:
-        deadline = time.monotonic() + 5
-        for process, _ in workers.values():
+        deadline = time.monotonic() + 10
+        for process, _, _ in workers.values():
             process.join(max(0.1, deadline - time.monotonic()))  # done: they are closing their environments
-        for process, _ in workers.values():
-            if process.is_alive():
-                process.terminate()
-                process.join(10)
+        for process, _, token in workers.values():
             if process.is_alive():
                 process.kill()
+                process.join(5)
+            stop_marked(WORKER_MARK, token)

@@ -1,0 +1,1 @@
+"""Virtual machines the harness manages: providers (qemu, url, docker), per-task revert, our guest image."""

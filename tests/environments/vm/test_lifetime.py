@@ -1,0 +1,75 @@
+"""`kimi-agent vm boot/list/stop` for real, two VMs at once, and no QEMU left after its owner is SIGKILLed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agent.cli.vm import state_dir
+from environments.remote.client import VMClient
+from environments.vm.qemu import QemuProvider
+from tests.environments.vm.conftest import VNC_DISPLAYS
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead too: its parent (the test) has not reaped it
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+
+
+def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agent", "vm", *args], capture_output=True, text=True,
+                          timeout=60, check=False, **kwargs)  # type: ignore[call-overload]
+
+
+def test_a_second_vm_booted_by_the_cli_dies_with_its_sigkilled_owner(vm: QemuProvider, small_image: Path,
+                                                                     tmp_path: Path) -> None:
+    name = f"kimi-test-{os.getpid()}"
+    log = open(tmp_path / "boot.log", "wb")  # noqa: SIM115
+    owner = subprocess.Popen([sys.executable, "-m", "agent", "vm", "boot", str(small_image), "--name", name,
+                              "--accel", "tcg", "--tpm", "--vnc-display", str(VNC_DISPLAYS.start)],
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        record = None
+        while record is None and time.monotonic() < deadline and owner.poll() is None:
+            listed = _cli("list")
+            if name in listed.stdout:
+                record = json.loads((state_dir() / f"{name}.json").read_text())
+            time.sleep(1)
+        assert record is not None, (tmp_path / "boot.log").read_text()
+        qemu_pid = int(record["qemu"])
+        swtpm = subprocess.run(["pgrep", "-P", str(owner.pid), "swtpm"], capture_output=True,
+                               text=True).stdout.split()
+        assert swtpm, "the TPM emulator runs beside QEMU"
+        # two VMs at once: the module's VM and this one answer on their own ports
+        assert vm.handle is not None and vm.handle.server_url != record["url"]
+        token = next(line.split()[1] for line in (tmp_path / "boot.log").read_text().splitlines()
+                     if line.startswith("token "))
+        for url, token in ((vm.handle.server_url, vm.handle.token), (record["url"], token)):
+            client = VMClient(url, token, retries=0)
+            try:
+                assert client.platform() == "Linux"
+            finally:
+                client.close()
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in (qemu_pid, *map(int, swtpm))) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(qemu_pid), "QEMU outlived the process that owned it"
+        assert not any(_alive(int(pid)) for pid in swtpm), "swtpm outlived the process that owned it"
+        assert name not in _cli("list").stdout  # the dead VM's record is dropped
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        log.close()
