@@ -22,6 +22,8 @@ BENCHMARKS = {
     "settle": "adaptive settling vs fixed pauses on real app actions",
     "eval_workers": "eval of the local task suite with 1 and 4 workers",
     "throughput": "eval steps/s with N = 1, 4, 16, 64 workers and memory per environment",
+    "vm": "boot, savevm, per-task revert of a QEMU guest vs a container restart",
+    "osworld_differential": "our metrics vs OSWorld's own evaluator code on cases from every real task",
 }
 
 
