@@ -198,17 +198,11 @@ def _completion(response: httpx.Response, seconds: float) -> Completion:
     if not parsed.choices:
         raise BackendResponseError("the server's answer has no choices", response.status_code)
     choice = parsed.choices[0]
-    usage = parsed.usage or _Usage()
-    details = usage.prompt_tokens_details
     return Completion(
         text=choice.message.content or "",
         reasoning=choice.message.thinking,
         finish_reason=choice.finish_reason,
-        usage=Usage(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cached_tokens=details.cached_tokens if details else None,
-        ),
+        usage=_usage(parsed.usage or _Usage()),
         seconds=seconds,
         stand_in=_stand_in(response),
     )
@@ -241,23 +235,19 @@ def _streamed_completion(response: httpx.Response, seconds: float) -> Completion
         usage = chunk.usage or usage
     if not done and finish_reason is None:
         raise BackendResponseError("the stream ended before its last chunk", response.status_code)
-    details = usage.prompt_tokens_details
     return Completion(
         text="".join(text),
         reasoning="".join(thinking),
         finish_reason=finish_reason,
-        usage=Usage(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cached_tokens=details.cached_tokens if details else None,
-        ),
+        usage=_usage(usage),
         seconds=seconds,
         stand_in=_stand_in(response),
     )
 
 
 def _stand_in(response: httpx.Response) -> str | None:
-    """What our scripted stand-in server says it is (its `x-model-stand-in` header); None from a model server."""
+    """What our scripted stand-in server says it is (its `x-model-stand-in` header); None from a model
+    server."""
     name = response.headers.get("x-model-stand-in")
     return f"scripted stand-in server ({name})" if name else None
 
@@ -284,3 +274,13 @@ def is_serving(base_url: str, timeout: float = 2.0) -> bool:
         return httpx.get(f"{base_url.rstrip('/')}/models", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _usage(usage: _Usage) -> Usage:
+    """The server's token counts, the cached prompt tokens where it reports them."""
+    details = usage.prompt_tokens_details
+    return Usage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_tokens=details.cached_tokens if details else None,
+    )

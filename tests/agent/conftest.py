@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from agent.trajectory.store import Trajectory, read_trajectory
+from environments.chromium import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -100,3 +103,12 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Trajectory]:
                     process.wait(timeout=10)
             server.stdout.close()
     return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, one per test module that renders pages."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
+        yield chromium
+        chromium.close()

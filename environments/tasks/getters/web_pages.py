@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -242,6 +243,22 @@ def _input_values(page: Any, inputs: dict[str, str]) -> dict[str, str]:
     return values
 
 
+@contextmanager
+def _devtools_browser(tabs: DevToolsTabs) -> Iterator[Any]:
+    """The machine's Chromium, connected over its DevTools endpoint for as long as the block runs."""
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.connect_over_cdp(tabs.endpoint, timeout=SELECTOR_TIMEOUT_MS)
+        except Error as err:
+            raise ConnectionError(f"no Chromium answers at {tabs.endpoint}: {err}") from None
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def with_active_page(context: TaskContext, use: Callable[[Any], T]) -> T:
     """`use(page)` on the tab being looked at (the env's page, or over DevTools the visible one)."""
     tabs = context.machine.tabs()
@@ -249,50 +266,31 @@ def with_active_page(context: TaskContext, use: Callable[[Any], T]) -> T:
         return use(tabs.active_page())
     if not isinstance(tabs, DevToolsTabs):
         raise ConnectionError("this machine's browser cannot be read by a getter")
-    from playwright.sync_api import Error, sync_playwright
-
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.connect_over_cdp(tabs.endpoint, timeout=SELECTOR_TIMEOUT_MS)
-        except Error as err:
-            raise ConnectionError(f"no Chromium answers at {tabs.endpoint}: {err}") from None
-        try:
-            pages = [page for c in browser.contexts for page in c.pages]
-            visible = [page for page in pages if page.evaluate("document.visibilityState") == "visible"]
-            if not visible:
-                raise ConnectionError("no tab of the machine's browser is visible")
-            return use(visible[0])
-        finally:
-            browser.close()
+    with _devtools_browser(tabs) as browser:
+        pages = [page for c in browser.contexts for page in c.pages]
+        visible = [page for page in pages if page.evaluate("document.visibilityState") == "visible"]
+        if not visible:
+            raise ConnectionError("no tab of the machine's browser is visible")
+        return use(visible[0])
 
 
 def with_new_page(context: TaskContext, use: Callable[[Any], T]) -> T:
     """`use(page)` on a new tab of the machine's browser, closed afterwards."""
     tabs = context.machine.tabs()
     if isinstance(tabs, PageTabs):
-        page = tabs.context.new_page()
-        try:
-            return use(page)
-        finally:
-            page.close()
+        return _on_new_page(tabs.context, use)
     if not isinstance(tabs, DevToolsTabs):
         raise ConnectionError("this machine's browser cannot open pages for a getter")
-    from playwright.sync_api import Error, sync_playwright
+    with _devtools_browser(tabs) as browser:
+        return _on_new_page(browser.contexts[0] if browser.contexts else browser.new_context(), use)
 
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.connect_over_cdp(tabs.endpoint, timeout=SELECTOR_TIMEOUT_MS)
-        except Error as err:
-            raise ConnectionError(f"no Chromium answers at {tabs.endpoint}: {err}") from None
-        try:
-            browser_context = browser.contexts[0] if browser.contexts else browser.new_context()
-            page = browser_context.new_page()
-            try:
-                return use(page)
-            finally:
-                page.close()
-        finally:
-            browser.close()
+
+def _on_new_page(browser_context: Any, use: Callable[[Any], T]) -> T:
+    page = browser_context.new_page()
+    try:
+        return use(page)
+    finally:
+        page.close()
 
 
 @getter("page_info", PageParams)

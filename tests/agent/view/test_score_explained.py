@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from agent.evaluation.results import TaskResult, store_result
 from agent.trajectory.store import EpisodeInfo, TrajectoryWriter, read_trajectory
 from agent.view import render_html
-from environments.chromium import CHROMIUM_ARGS, chromium_path
 from environments.tasks.context import TaskContext
 from environments.tasks.explanation import explanation_of
 from environments.tasks.machine import LocalMachine
@@ -28,14 +27,6 @@ EVALUATOR = Evaluator.model_validate({
     "result": {"type": "vm_file", "path": "/home/user/todo.txt", "dest": "todo.txt"},
     "expected": {"type": "cloud_file", "path": "todo_expected.txt", "dest": "todo_expected.txt"},
 })
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

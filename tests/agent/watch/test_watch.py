@@ -16,9 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from environments.chromium import CHROMIUM_ARGS, chromium_path
 from tests.agent.conftest import ROOT, instruct
 
 pytestmark = pytest.mark.browser
@@ -29,14 +28,6 @@ REPLIES = [
              "pyautogui.press('escape')"),
     instruct("Done.", "Finish.", 'computer.terminate(status="success", answer="clicked")'),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
