@@ -5,12 +5,14 @@
                                    (pyautogui source, or DONE/FAIL), response, reward, done, info,
                                    screenshot_file
         step_<n>_<timestamp>.png   the screen after step n (n from 1)
+        recording.mp4              the episode's frames, one a second with the actions drawn on them
+                                   (where OSWorld records the VM's screen; needs PyAV, the video extra)
         result.txt                 the score: only for a scored task
 
 As their runner does, a task with no score (errored, unsupported, interrupted) gets no result.txt,
 so their script leaves it out of its mean (ours keeps it in: see the README), and their resume
 reruns it. The model name is used as the folder name as given (a `/` in it nests, as with their
-`--model`). No video: our episodes keep frames, not a screen recording.
+`--model`). Our episodes keep frames, not a continuous screen recording, so the video is made of them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from actions.executors.remote import to_pyautogui
 from actions.models import Action, Done, Fail, Point
 from agent.evaluation.results import TaskResult
 from agent.trajectory.store import Trajectory, TrajectoryReadError, read_trajectory
+from agent.view.video import VideoUnavailable, write_mp4
 
 ACTION_SPACE, OBSERVATION = "pyautogui", "screenshot"
 
@@ -64,6 +67,11 @@ def write_osworld_task(out: Path, model: str, result: TaskResult, trajectory_fol
                     "screenshot_file": shot,
                 })
     (folder / "traj.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    if trajectory is not None and trajectory.steps:
+        try:
+            write_mp4(trajectory, folder / "recording.mp4")
+        except (VideoUnavailable, ValueError):
+            pass  # no PyAV, or no frame recorded: the folder is complete without a video, as OSWorld's can be
     if result.status == "scored":
         (folder / "result.txt").write_text(f"{result.score}\n", encoding="utf-8")
     return folder

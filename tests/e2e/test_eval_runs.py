@@ -212,6 +212,10 @@ def test_results_in_osworlds_layout_are_read_by_its_result_walk_and_our_importer
     assert lines[-1]["action"] == "DONE" and lines[-1]["done"] is True
     assert all((folder / line["screenshot_file"]).is_file() for line in lines)
     assert any(line["action"].startswith("pyautogui.") for line in lines)
+    import av  # the video extra: the episode's frames as OSWorld's recording.mp4
+
+    with av.open(str(folder / "recording.mp4")) as video:
+        assert sum(1 for _ in video.decode(video=0)) == len({line["step_num"] for line in lines})
     back = subprocess.run([sys.executable, "-m", "agent", "import", str(target), str(tmp_path / "back")], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert back.returncode == 0 and "5 imported, 0 failed" in back.stdout, back.stdout + back.stderr
