@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import httpx
 from pydantic import BaseModel, JsonValue, ValidationError
 
+from actions.reply import THINK_MARKERS
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.backends.chat import Completion, Message, Sampling, Usage
 from environments.settings import MODEL_BACKOFF, MODEL_RETRIES, MODEL_TIMEOUT, number_from_env
@@ -74,6 +76,24 @@ class _Chunk(BaseModel):
     usage: _Usage | None = None
 
 
+@dataclass(frozen=True)
+class StreamProgress:
+    """How much of a streamed answer has arrived: deltas (vLLM sends one per generated token) and characters,
+    split into thinking (`reasoning_content`, or text inside an inline ◁think▷ block) and the answer."""
+
+    thinking_tokens: int = 0
+    answer_tokens: int = 0
+    thinking_chars: int = 0
+    answer_chars: int = 0
+
+    @property
+    def answering(self) -> bool:
+        return self.answer_tokens > 0
+
+
+OnProgress = Callable[[StreamProgress], None]
+
+
 class OpenAICompatBackend:
     """POSTs chat completions with bounded retries on connection errors, timeouts, 429, 5xx and
     malformed answers; `None` arguments take the KIMI_AGENT_MODEL_* variables or the defaults."""
@@ -89,12 +109,15 @@ class OpenAICompatBackend:
         backoff: float | None = None,
         stream: bool = False,
         extra_body: ExtraBody | None = None,
+        on_progress: OnProgress | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.extra_body: ExtraBody = dict(extra_body or {})
         self.stream = stream
-        """Ask for a streamed answer (server-sent events), read whole before it is used."""
+        """Ask for a streamed answer (server-sent events); the completion is the same as unstreamed."""
+        self.on_progress = on_progress
+        """Told, as each streamed delta arrives, how much has arrived (a spinner's token count)."""
         if max_retries is None:
             max_retries = number_from_env(MODEL_RETRIES, DEFAULT_RETRIES, int)
         self.max_retries = int(max_retries)
@@ -138,7 +161,7 @@ class OpenAICompatBackend:
         for attempt in range(tries):
             last = attempt == self.max_retries
             try:
-                response = self._client.post(url, json=body)
+                response, stream = self._send(url, body)
             except httpx.TimeoutException as err:
                 if last:
                     raise BackendTimeout(
@@ -166,6 +189,8 @@ class OpenAICompatBackend:
                     response.status_code,
                 )
             try:
+                if stream is not None:
+                    return stream.completion(response, time.perf_counter() - started)
                 return _completion(response, time.perf_counter() - started)
             except BackendResponseError as err:
                 # A proxy or a server under strain can send one bad body; a wrong endpoint sends them all.
@@ -177,6 +202,19 @@ class OpenAICompatBackend:
                 self._sleep(attempt)
         raise AssertionError("unreachable")
 
+    def _send(self, url: str, body: dict) -> tuple[httpx.Response, _StreamReader | None]:
+        """The answer; a streamed one is read delta by delta as it arrives (None for any other answer)."""
+        if not self.stream:
+            return self._client.post(url, json=body), None
+        with self._client.stream("POST", url, json=body) as response:
+            if response.status_code >= 400 or not _is_event_stream(response):
+                response.read()
+                return response, None
+            reader = _StreamReader(self.on_progress)
+            for line in response.iter_lines():
+                reader.feed(line)
+            return response, reader
+
     def _sleep(self, attempt: int, at_least: float = 0.0) -> None:
         delay = self.backoff * (2**attempt) * random.uniform(0.8, 1.2)
         time.sleep(min(max(delay, at_least), MAX_RETRY_AFTER))
@@ -185,9 +223,13 @@ class OpenAICompatBackend:
         self._client.close()
 
 
+def _is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
 def _completion(response: httpx.Response, seconds: float) -> Completion:
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        return _streamed_completion(response, seconds)
+    if _is_event_stream(response):  # a server that streams unasked
+        return _StreamReader(None, response.text.splitlines()).completion(response, seconds)
     try:
         parsed = _ChatResponse.model_validate_json(response.content)
     except ValidationError as err:
@@ -208,41 +250,78 @@ def _completion(response: httpx.Response, seconds: float) -> Completion:
     )
 
 
-def _streamed_completion(response: httpx.Response, seconds: float) -> Completion:
-    """A streamed answer joined into one: text and thinking deltas in order, the last finish reason, usage."""
-    text: list[str] = []
-    thinking: list[str] = []
-    finish_reason: str | None = None
-    usage = _Usage()
-    done = False
-    for line in response.text.splitlines():
-        if not line.startswith("data:"):
-            continue  # blank separators, comments and event names carry no delta
+class _StreamReader:
+    """A streamed answer joined into one as its lines arrive: text and thinking deltas in order, the last
+    finish reason, usage. A bad chunk is reported when the answer is asked for (retried like a bad body)."""
+
+    def __init__(self, on_progress: OnProgress | None, lines: Iterable[str] = ()) -> None:
+        self.on_progress = on_progress
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.finish_reason: str | None = None
+        self.usage = _Usage()
+        self.done = False
+        self.bad: str | None = None
+        self.progress = StreamProgress()
+        self._inline = False
+        self._tail = ""
+        for line in lines:
+            self.feed(line)
+
+    def feed(self, line: str) -> None:
+        if self.done or self.bad is not None or not line.startswith("data:"):
+            return  # blank separators, comments and event names carry no delta
         data = line[len("data:"):].strip()
         if data == "[DONE]":
-            done = True
-            break
+            self.done = True
+            return
         try:
             chunk = _Chunk.model_validate_json(data)
         except ValidationError:
-            raise BackendResponseError(
-                f"a streamed chunk is not a chat completion chunk: {data[:80]!r}", response.status_code
-            ) from None
+            self.bad = data
+            return
         for choice in chunk.choices[:1]:
-            text.append(choice.delta.content or "")
-            thinking.append(choice.delta.thinking)
-            finish_reason = choice.finish_reason or finish_reason
-        usage = chunk.usage or usage
-    if not done and finish_reason is None:
-        raise BackendResponseError("the stream ended before its last chunk", response.status_code)
-    return Completion(
-        text="".join(text),
-        reasoning="".join(thinking),
-        finish_reason=finish_reason,
-        usage=_usage(usage),
-        seconds=seconds,
-        stand_in=_stand_in(response),
-    )
+            self._count(choice.delta.thinking, choice.delta.content or "")
+            self.text.append(choice.delta.content or "")
+            self.thinking.append(choice.delta.thinking)
+            self.finish_reason = choice.finish_reason or self.finish_reason
+        self.usage = chunk.usage or self.usage
+
+    def _count(self, thinking: str, content: str) -> None:
+        if not thinking and not content:
+            return
+        was_inline = self._inline
+        if content:  # an inline ◁think▷ block: its text is thinking too
+            window = self._tail + content
+            opened = max(window.rfind(start) for start, _ in THINK_MARKERS)
+            closed = max(window.rfind(end) for _, end in THINK_MARKERS)
+            self._inline = opened > closed if opened != closed else self._inline
+            self._tail = window[-16:]
+        p = self.progress
+        if thinking or was_inline or self._inline:
+            chars = p.thinking_chars + len(thinking) + len(content)
+            self.progress = replace(p, thinking_tokens=p.thinking_tokens + 1, thinking_chars=chars)
+        else:
+            chars = p.answer_chars + len(content)
+            self.progress = replace(p, answer_tokens=p.answer_tokens + 1, answer_chars=chars)
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+    def completion(self, response: httpx.Response, seconds: float) -> Completion:
+        if self.bad is not None:
+            raise BackendResponseError(
+                f"a streamed chunk is not a chat completion chunk: {self.bad[:80]!r}", response.status_code
+            )
+        if not self.done and self.finish_reason is None:
+            raise BackendResponseError("the stream ended before its last chunk", response.status_code)
+        return Completion(
+            text="".join(self.text),
+            reasoning="".join(self.thinking),
+            finish_reason=self.finish_reason,
+            usage=_usage(self.usage),
+            seconds=seconds,
+            stand_in=_stand_in(response),
+        )
 
 
 def _stand_in(response: httpx.Response) -> str | None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agent.backends.base import BackendError
-from agent.backends.vllm_server import ServeConfig
+from agent.backends.vllm_server import DEFAULT_PORT, ServeConfig
 from environments.settings import SettingError, check_numbers
 
 DEFAULT_TIMEOUT = 5.0
@@ -79,12 +79,13 @@ def served_models(
 
 
 def check_endpoints(backend: str, base_urls: Sequence[str | None], model: str, api_key: str | None = None,
-                    timeout: float = DEFAULT_TIMEOUT) -> None:
+                    timeout: float = DEFAULT_TIMEOUT, serve_port: int = DEFAULT_PORT) -> None:
     """Check every endpoint a command will use before it starts work; a `PreflightError` names a bad one.
 
     Nothing to check for the `scripted` and `vllm-offline` backends (no server), nor for the default local
     endpoint when nothing answers there yet: the command starts `vllm serve` for `model` itself and waits for
     its health, so it serves `model` by construction. Something else already answering there is checked.
+    `serve_port` is that local endpoint's port (`run --serve-port`).
     """
     try:
         check_numbers()
@@ -94,7 +95,7 @@ def check_endpoints(backend: str, base_urls: Sequence[str | None], model: str, a
         return
     for base_url in dict.fromkeys(base_urls or (None,)):
         if base_url is None:
-            base_url = ServeConfig(checkpoint=model).base_url
+            base_url = ServeConfig(checkpoint=model, port=serve_port).base_url
             if not _answers(base_url, timeout):
                 continue
         served_models(base_url, model, api_key, timeout)

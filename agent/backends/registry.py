@@ -10,7 +10,7 @@ from typing import Callable, Literal, get_args
 from actions.errors import first_error
 from agent.backends.base import Backend, BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT
-from agent.backends.openai_compat import ExtraBody, OpenAICompatBackend, is_serving
+from agent.backends.openai_compat import ExtraBody, OnProgress, OpenAICompatBackend, is_serving
 from agent.backends.scripted import ScriptedBackend, SolutionBook
 from agent.backends.vllm_offline import VLLMOfflineBackend
 from agent.backends.vllm_server import ServeConfig, VLLMServer
@@ -37,33 +37,50 @@ class BackendSpec:
     serve_log: Path = DEFAULT_SERVE_LOG
     extra_body: ExtraBody | None = None
     """`openai`: fields merged into every chat request (`--extra-body`)."""
+    stream: bool = False
+    """`openai`: ask for streamed answers, so progress can be shown while the model writes (`--stream`)."""
+    serve: ServeConfig | None = None
+    """`openai` without `base_url`: the `vllm serve` to use or start (port, program, extra arguments);
+    None: the checkpoint's recipe on the default port."""
 
 
-def open_backend(spec: BackendSpec, stack: ExitStack, on_status: Status = lambda _: None) -> Backend:
-    """The backend `spec` names, closed (and any server it started stopped) with `stack`."""
+def open_backend(
+    spec: BackendSpec, stack: ExitStack, on_status: Status = lambda _: None,
+    on_progress: OnProgress | None = None,
+) -> Backend:
+    """The backend `spec` names, closed (and any server it started stopped) with `stack`; `on_progress`
+    is told how much of each answer has arrived when `spec.stream` asks the server to stream."""
+    if spec.name == "openai":
+        return _openai(spec, stack, on_status, on_progress)
     return _OPENERS[spec.name](spec, stack, on_status)
 
 
 def open_openai(
-    stack: ExitStack, base_url: str | None, model: str, api_key: str | None, serve_log: Path, on_status: Status,
-    extra_body: ExtraBody | None = None,
+    stack: ExitStack, base_url: str | None, model: str, api_key: str | None, serve_log: Path,
+    on_status: Status, extra_body: ExtraBody | None = None, serve: ServeConfig | None = None,
+    stream: bool = False, on_progress: OnProgress | None = None,
 ) -> OpenAICompatBackend:
-    """A client for `base_url`; with None, the local `vllm serve` (started, and stopped with `stack`, if not running)."""
+    """A client for `base_url`; with None, the local `vllm serve` `serve` describes (default: the checkpoint's
+    recipe on port 8000), started, and stopped with `stack`, if nothing answers there."""
     if base_url is None:
-        serve = ServeConfig(checkpoint=model)
+        serve = serve or ServeConfig(checkpoint=model)
         base_url = serve.base_url
         if not is_serving(base_url):
             on_status(f"nothing answers at {base_url}: starting vllm serve {model} (log: {serve_log})")
             server = stack.enter_context(VLLMServer(serve, serve_log))
             stack.callback(server.stop)
-    backend = OpenAICompatBackend(base_url, model, api_key=api_key, extra_body=extra_body)
+    backend = OpenAICompatBackend(base_url, model, api_key=api_key, extra_body=extra_body, stream=stream,
+                                  on_progress=on_progress)
     stack.callback(backend.close)
     return backend
 
 
-def _openai(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:
+def _openai(
+    spec: BackendSpec, stack: ExitStack, on_status: Status, on_progress: OnProgress | None = None,
+) -> Backend:
     return open_openai(
         stack, spec.base_url, spec.model, spec.api_key, spec.serve_log, on_status, extra_body=spec.extra_body,
+        serve=spec.serve, stream=spec.stream, on_progress=on_progress,
     )
 
 
@@ -74,7 +91,10 @@ def _vllm_offline(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Bac
 
 def _scripted(spec: BackendSpec, stack: ExitStack, on_status: Status) -> Backend:
     if spec.script is None:
-        raise BackendError("the scripted backend plays back recorded replies: give --script with a script file or an episode folder")
+        raise BackendError(
+            "the scripted backend plays back recorded replies: "
+            "give --script with a script file or an episode folder"
+        )
     try:
         if spec.script.is_dir() and not (spec.script / EPISODE_FILE).exists():
             return SolutionBook.from_folder(spec.script)

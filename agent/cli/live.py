@@ -1,5 +1,6 @@
 """Live feedback for `run`: a start banner with the trajectory folder, and a spinner with the seconds the
-model has been thinking — on a terminal only; without one (a pipe, a log file) plain lines, no spinner."""
+model has been thinking (and, when the answer is streamed, the tokens received so far) — on a terminal only;
+without one (a pipe, a log file) plain lines, no spinner."""
 
 from __future__ import annotations
 
@@ -13,19 +14,33 @@ from rich.markup import escape
 from rich.status import Status
 from rich.text import Text
 
+from agent.backends.openai_compat import StreamProgress
 from agent.episode.loop import LoopEvents
 from agent.episode.run import RunOptions
 
 
 @dataclass
 class _Thinking:
-    """The spinner's text, rendered afresh at every refresh so the seconds count up."""
+    """The spinner's text, rendered afresh at every refresh so the seconds (and streamed tokens) count up."""
 
     number: int
     since: float = field(default_factory=time.monotonic)
+    progress: StreamProgress | None = None
+    """Set as a streamed answer arrives; None: nothing streamed yet (or the server does not stream)."""
 
     def __rich__(self) -> Text:
-        return Text(f"step {self.number}: the model is thinking… {time.monotonic() - self.since:.1f} s")
+        seconds = f"{time.monotonic() - self.since:.1f} s"
+        step, p = f"step {self.number}: the model is", self.progress
+        if p is None:
+            return Text(f"{step} thinking… {seconds}")
+        if not p.answering:
+            return Text(f"{step} thinking… {seconds}, {_tokens(p.thinking_tokens)}")
+        thought = f"{_tokens(p.thinking_tokens)} of thinking, " if p.thinking_tokens else ""
+        return Text(f"{step} answering… {seconds}, {thought}{_tokens(p.answer_tokens)}")
+
+
+def _tokens(count: int) -> str:
+    return f"{count} token" if count == 1 else f"{count} tokens"
 
 
 class LiveFeedback:
@@ -35,6 +50,7 @@ class LiveFeedback:
         self.console = console
         self.facts = facts
         self._status: Status | None = None
+        self._thinking: _Thinking | None = None
 
     @property
     def events(self) -> LoopEvents:
@@ -49,8 +65,14 @@ class LiveFeedback:
         if not self.console.is_terminal:
             return
         self.stop()
-        self._status = Status(_Thinking(index + 1), console=self.console, spinner="dots")
+        self._thinking = _Thinking(index + 1)
+        self._status = Status(self._thinking, console=self.console, spinner="dots")
         self._status.start()
+
+    def progress(self, progress: StreamProgress) -> None:
+        """A streamed answer's progress, shown by the spinner at its next refresh."""
+        if self._thinking is not None:
+            self._thinking.progress = progress
 
     def acting(self, index: int) -> None:
         self.stop()
@@ -60,6 +82,7 @@ class LiveFeedback:
         if self._status is not None:
             self._status.stop()
             self._status = None
+        self._thinking = None
 
 
 def run_facts(options: RunOptions) -> list[tuple[str, str]]:
@@ -69,8 +92,9 @@ def run_facts(options: RunOptions) -> list[tuple[str, str]]:
         endpoint = "in this process"
     else:
         model = options.model
-        local = "http://127.0.0.1:8000/v1 (vllm serve, started if nothing answers)"
+        local = f"{options.serve.base_url} (vllm serve, started if nothing answers)"
         endpoint = {"vllm-offline": "vLLM in this process"}.get(options.backend, options.base_url or local)
+        endpoint += ", answers streamed" if options.stream and options.backend == "openai" else ""
     env = options.env
     size = f"{env.size[0]}x{env.size[1]}"
     where = {"xvfb": f"{size} virtual desktop", "browser": f"{size} page {env.url}",

@@ -114,6 +114,21 @@ def extra_body(text: str | None, hint: str = "--extra-body") -> ExtraBody | None
     return value
 
 
+VLLM_HELP = "the vllm program to run, e.g. another virtual environment's bin/vllm."
+VLLM_ARG_HELP = "an extra argument passed to vllm serve as is (repeatable), e.g. --vllm-arg=--enforce-eager."
+
+
+def auto_start_only(backend: str, base_url: str | None, given: Mapping[str, bool]) -> None:
+    """Options for the `vllm serve` a command starts itself: a usage error where it starts none,
+    rather than a port or program silently ignored."""
+    if backend == "openai" and base_url is None:
+        return
+    for hint, used in given.items():
+        if used:
+            raise typer.BadParameter("only for the vllm serve started when no --base-url is given "
+                                     "(--backend openai)", param_hint=hint)
+
+
 def output_folder(folder: Path, hint: str) -> Path:
     """`folder` when it is, or can become, a folder this process writes in; a usage error otherwise.
 

@@ -16,9 +16,10 @@ from agent.backends.base import BackendError
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, resolve_checkpoint
 from agent.cli.live import LiveFeedback, run_facts
 from agent.backends.preflight import PreflightError, check_endpoints
+from agent.backends.vllm_server import DEFAULT_PORT
 from agent.cli.options import (
-    EXTRA_BODY_HELP, backend_name, env_kind, extra_body, launch_commands, only_with, output_folder, page_url,
-    parse_size,
+    EXTRA_BODY_HELP, VLLM_ARG_HELP, VLLM_HELP, auto_start_only, backend_name, env_kind, extra_body,
+    launch_commands, only_with, output_folder, page_url, parse_size,
 )
 from agent.episode.loop import EpisodeResult
 from agent.episode.run import DEFAULT_RECORDINGS, RunOptions, run_instruction
@@ -65,7 +66,10 @@ def run_command(
     vm_url: Annotated[Optional[str], typer.Option(help="VM server speaking OSWorld's protocol, e.g. http://192.168.1.5:5000 (--env osworld/waa).")] = None,
     vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
     vm_image: Annotated[Optional[Path], typer.Option(help="--env vm: a qcow2 image to boot under QEMU for this run (never written), e.g. from `kimi-agent vm build`.")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on port 8000.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Default: use or start `vllm serve` on --serve-port.")] = None,
+    serve_port: Annotated[int, typer.Option(min=1, max=65535, help="Without --base-url: the port of the local vllm serve, used if it answers, else started there (and stopped at the end).", rich_help_panel="Local vllm serve")] = DEFAULT_PORT,
+    vllm: Annotated[str, typer.Option(help=f"Without --base-url: {VLLM_HELP}", rich_help_panel="Local vllm serve")] = "vllm",
+    vllm_arg: Annotated[Optional[list[str]], typer.Option(help=f"Without --base-url: {VLLM_ARG_HELP}", rich_help_panel="Local vllm serve")] = None,
     model: Annotated[str, typer.Option(help="Model name the server serves (also picks prompt variant and sampling).")] = DEFAULT_CHECKPOINT,
     api_key: Annotated[Optional[str], typer.Option(envvar="KIMI_AGENT_API_KEY", help="Bearer token for the endpoint.")] = None,
     backend: Annotated[str, typer.Option(help="openai: an OpenAI-compatible server (--base-url, or the local vllm serve); vllm-offline: vllm.LLM in this process (needs the vllm extra and a GPU); scripted: play back recorded replies (--script), no model.")] = "openai",
@@ -92,6 +96,7 @@ def run_command(
     on_runaway: Annotated[str, typer.Option(help="intervene: warn the model first (a repeated step is not performed), stop if it goes on; stop: stop at once.", rich_help_panel="Safety")] = "intervene",
     watch: Annotated[bool, typer.Option("--watch", help="Serve a page on 127.0.0.1 showing the latest frame, intent and actions as they happen (its address is printed).")] = False,
     watch_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the --watch page (0: any free one).")] = 0,
+    stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Ask the server to stream its answers, so the spinner counts the tokens as they arrive; the recorded answer is the same. Default: on when stdout is a terminal (only the spinner uses it).")] = None,
 ) -> None:
     """Run INSTRUCTION on a desktop with Kimi-VL until it is done, fails, or a budget runs out.
 
@@ -115,7 +120,12 @@ def run_command(
         if value == 1:
             raise typer.BadParameter("use 2 or more, or 0 to turn the check off", param_hint=hint)
     name = backend_name(backend, script)
+    if stream and name != "openai":
+        raise typer.BadParameter(f"only an OpenAI-compatible server streams; the {name} backend does not",
+                                 param_hint="--stream")
     extra = extra_body(extra_body_json)
+    auto_start_only(name, base_url, {"--serve-port": serve_port != DEFAULT_PORT, "--vllm": vllm != "vllm",
+                                     "--vllm-arg": bool(vllm_arg)})
     only_with(kind, {"url": (url != "about:blank", ("browser",)), "launch": (bool(launch), ("xvfb",)),
                      "size": (size != "1920x1080", ("xvfb", "browser")), "monitor": (monitor != 1, ("desktop",))})
     programs = launch_commands(launch)
@@ -135,10 +145,11 @@ def run_command(
         temperature=temperature, max_tokens=max_tokens,
         policy=policy, confirm=confirm, panic_key=None if no_panic_key else panic_key,
         max_repeats=max_repeats or None, max_unchanged=max_unchanged or None, on_runaway=on_runaway,
-        extra_body=extra,
+        extra_body=extra, serve_port=serve_port, vllm=vllm, vllm_args=tuple(vllm_arg or ()),
+        stream=console.is_terminal if stream is None else stream,
     )
     try:
-        check_endpoints(name, [base_url], model, api_key)
+        check_endpoints(name, [base_url], model, api_key, serve_port=serve_port)
     except PreflightError as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
@@ -150,7 +161,8 @@ def run_command(
                 console.print(f"watch: {page.url}", highlight=False)
             stack.callback(feedback.stop)
             result = run_instruction(options, on_step=_print_step, events=feedback.events,
-                                     on_status=lambda s: console.print(s, markup=False, highlight=False))
+                                     on_status=lambda s: console.print(s, markup=False, highlight=False),
+                                     on_progress=feedback.progress)
     except (BackendError, DesktopStartError, BrowserStartError, CaptureError, ActionError, VMError, PolicyError, PanicKeyError,
             SettingError, WatchStartError) as err:
         console.print(f"[red]cannot run: {escape(str(err))}[/red]", highlight=False)

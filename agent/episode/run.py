@@ -11,8 +11,9 @@ from typing import Callable
 
 from actions.coords import Frame
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
-from agent.backends.openai_compat import ExtraBody
+from agent.backends.openai_compat import ExtraBody, OnProgress
 from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec, open_backend
+from agent.backends.vllm_server import DEFAULT_PORT, ServeConfig
 from agent.episode.loop import Budget, EpisodeResult, LoopEvents, Perception, run_episode
 from agent.episode.history import HistoryConfig
 from agent.episode.policy import KimiPolicy, PolicyConfig
@@ -59,12 +60,27 @@ class RunOptions:
     on_runaway: RunawayMode = "intervene"
     extra_body: ExtraBody | None = None
     """Fields merged into every chat request (`--extra-body`)."""
+    serve_port: int = DEFAULT_PORT
+    """Without `base_url`: the port of the local `vllm serve`, used if it answers, else started there."""
+    vllm: str = "vllm"
+    """The vllm program that start runs (`--vllm`), e.g. another virtual environment's bin/vllm."""
+    vllm_args: tuple[str, ...] = ()
+    """Extra `vllm serve` arguments for that start (`--vllm-arg`)."""
+    stream: bool = False
+    """Ask the server to stream its answers (`--stream`): the same completion, its progress seen sooner."""
+
+    @property
+    def serve(self) -> ServeConfig:
+        """The `vllm serve` run starts when no `base_url` is given and nothing answers on `serve_port`."""
+        return ServeConfig(checkpoint=self.model, port=self.serve_port, extra_args=self.vllm_args,
+                           vllm_executable=self.vllm)
 
     @property
     def backend_spec(self) -> BackendSpec:
         return BackendSpec(
             self.backend, self.model, self.base_url, self.api_key, self.script, self.serve_log,
-            extra_body=self.extra_body,
+            extra_body=self.extra_body, serve=self.serve if self.base_url is None else None,
+            stream=self.stream,
         )
 
 
@@ -112,12 +128,14 @@ def run_instruction(
     on_step: Callable[[StepRecord], None] | None = None,
     on_status: Callable[[str], None] = lambda _: None,
     events: LoopEvents = LoopEvents(),
+    on_progress: OnProgress | None = None,
 ) -> EpisodeResult:
-    """Run one episode as `options` say and return its result; every process started is stopped."""
+    """Run one episode as `options` say and return its result; every process started is stopped.
+    `on_progress` is told how much of each answer has arrived when `options.stream` is set."""
     config = policy_config(options.model, options.temperature, options.max_tokens)
     guards = make_guards(options)
     with ExitStack() as stack:
-        backend = open_backend(options.backend_spec, stack, on_status)
+        backend = open_backend(options.backend_spec, stack, on_status, on_progress)
         env = make_env(options.env)
         stack.callback(env.close)
         policy = KimiPolicy(backend, config, options.instruction)
