@@ -19,6 +19,7 @@ from actions.executors.browser import PlaywrightExecutor
 from actions.models import Action
 from environments.base import ExecutionResult, ScreenEnv, SettleInfo, TaskOptions, task_options
 from environments.chromium import CHROMIUM_ARGS, BrowserStartError, chromium_path
+from environments.playwright_driver import start_playwright
 from environments.screen import Monitor, Screenshot
 from environments.settle import poll_until_identical
 from environments.tasks.machine import LocalMachine
@@ -47,10 +48,10 @@ class _SharedChromium(threading.local):
         self.browser: Any = None
 
     def acquire(self) -> Any:
-        from playwright.sync_api import Error, sync_playwright
+        from playwright.sync_api import Error
 
         if self.browser is None:
-            self.playwright = sync_playwright().start()
+            self.playwright = start_playwright()
             try:
                 self.browser = self.playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
             except Error as err:

@@ -50,8 +50,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "kimi-agent serve --dry-run > serve.sh"),
     CommandEntry(
         "doctor", "agent.cli.doctor:doctor_command",
-        "Check this machine for what `run` and `serve` need, and say exactly what to fix.",
-        "kimi-agent doctor --base-url http://127.0.0.1:8000/v1"),
+        "Check this machine for what one command needs (--for, default run) and only that; say what to fix.",
+        "kimi-agent doctor --for eval"),
     CommandEntry(
         "demo", "agent.cli.demo:demo_command",
         "Run the shipped demonstration on a managed virtual desktop.",

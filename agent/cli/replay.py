@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -95,6 +95,7 @@ def replay_command(
     except START_ERRORS as err:
         console.print(f"[red]cannot start the environment: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
+    interrupted = False
     try:
         environment.reset(options=TaskOptions(instruction=episode.info.instruction))
         report = replay(environment, episode, options, on_step=lambda s: console.print(_step_line(s, threshold), highlight=False))
@@ -102,10 +103,14 @@ def replay_command(
         console.print(f"[red]cannot replay: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
+        interrupted = True
         console.print("[yellow]interrupted[/yellow]")
         raise typer.Exit(130) from None
     finally:
-        environment.close()
+        if interrupted:
+            _close_quietly(environment)
+        else:
+            environment.close()
     console.print(replay_table(report, threshold))
     console.print(_verdict(report, threshold), highlight=False)
     for result in report.diverged:
@@ -195,3 +200,12 @@ if __name__ == "__main__":
     app.command("replay")(replay_command)
     app.command("record")(record_command)
     app()
+
+
+def _close_quietly(environment: Any) -> None:
+    """Close after Ctrl+C: a second Ctrl+C, or a part already stopped by the first, must not turn the
+    one-line interruption into a traceback; what is left dies with this process."""
+    try:
+        environment.close()
+    except (Exception, KeyboardInterrupt):  # noqa: BLE001 - nothing more to do for this environment
+        pass
