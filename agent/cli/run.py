@@ -30,6 +30,7 @@ from agent.trajectory.store import StepRecord
 from agent.watch.server import WatchServer, WatchStartError
 from environments.chromium import BrowserStartError
 from environments.kinds import AGENT_KINDS, MANAGED_VM_KINDS, VM_KINDS, EnvConfig, EnvKind
+from environments.processes import Guardian, new_token
 from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.settings import SettingError
@@ -156,6 +157,9 @@ def run_command(
     feedback = LiveFeedback(console, run_facts(options))
     try:
         with ExitStack() as stack:
+            # Everything this run starts (desktop, browser, apps, an auto-started vllm serve) carries its
+            # mark, and the guardian stops what is left when the run ends, even when it is SIGKILLed.
+            stack.callback(Guardian(new_token()).close)
             if watch:
                 page = stack.enter_context(WatchServer(record, f"run: {instruction}", watch_port))
                 console.print(f"watch: {page.url}", highlight=False)

@@ -186,6 +186,7 @@ class TaskWorker:
                 writer = TrajectoryWriter(folder / "trajectory", EpisodeInfo(
                     instruction=task.instruction, model=self.config.model, env=kind, started_at=time.time(),
                     task_id=task.id, domain=task.domain,
+                    vnc=self.vm.handle.vnc if self.vm is not None and self.vm.handle is not None else None,
                 ))
                 with writer:
                     episode = run_episode(

@@ -37,7 +37,11 @@ class QemuVMEnv(RemoteVMEnv):
     def reset(self, *, seed: int | None = None,
               options: TaskOptions | dict[str, Any] | None = None) -> tuple[dict, dict]:
         self.provider.before_task()
-        return super().reset(seed=seed, options=options)
+        observation, info = super().reset(seed=seed, options=options)
+        handle = self.provider.handle
+        if handle is not None and handle.vnc:
+            info["vnc"] = handle.vnc  # the run's banner, trajectory and --watch page show where to look
+        return observation, info
 
     def close(self) -> None:
         try:

@@ -169,3 +169,52 @@ def test_the_offline_backend_without_vllm_is_a_one_line_error(tmp_path: Path) ->
     assert len(lines) == 1 and "pip install" in lines[0] and "vllm" in lines[0], proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (tmp_path / "rec").exists()  # it failed before any desktop or recording was made
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_run_killed_outright_leaves_no_process_behind(replay_server, tmp_path: Path) -> None:
+    """SIGKILL of `run --env xvfb --launch xterm`: its Xvfb, window manager, terminal and guardian all end."""
+    server = replay_server([reply("Move.", f"pyautogui.moveTo({0.1 + 0.01 * i}, 0.5)") for i in range(200)])
+    record = tmp_path / "rec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "--env", "xvfb", "--launch", "xterm", "--base-url", server.base_url,
+         "--model", "replay", "--record", str(record), "--max-steps", "200", "keep moving"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "DISPLAY": ""},
+    )
+    deadline = time.monotonic() + 120
+    while not list(record.glob("*/frames/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    started = _descendants(proc.pid)
+    assert started and list(record.glob("*/frames/*")), "the run never reached a step"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in started if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes outlived the killed run: {left}"

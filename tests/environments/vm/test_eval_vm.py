@@ -169,6 +169,8 @@ def test_without_revert_the_second_task_sees_the_first_ones_file_and_the_run_is_
     assert done.returncode == 0, done.stdout + done.stderr
     assert _scores(results) == {"a-leave-file": 1.0, "b-needs-clean-home": 0.0}
     assert "vm: not reverted (revert policy none)" in _log(results, "b-needs-clean-home")
+    episode = json.loads((results / "vmcheck" / "a-leave-file" / "trajectory" / "episode.json").read_text())
+    assert episode["vnc"].startswith("127.0.0.1:")  # where a person watches the task (viewer, --watch page)
     summary = json.loads((results / "summary.json").read_text())
     assert summary["comparable"] is False
     assert summary["notes"][0].startswith("not comparable: the VMs are not reverted")
