@@ -200,8 +200,8 @@ def test_a_run_killed_outright_leaves_no_process_behind(replay_server, tmp_path:
     server = replay_server([reply("Move.", f"pyautogui.moveTo({0.1 + 0.01 * i}, 0.5)") for i in range(200)])
     record = tmp_path / "rec"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "run", "--env", "xvfb", "--launch", "xterm", "--base-url", server.base_url,
-         "--model", "replay", "--record", str(record), "--max-steps", "200", "keep moving"],
+        [sys.executable, "-m", "agent", "run", "--env", "xvfb", "--launch", "xterm",
+         "--base-url", server.base_url, "--model", "replay", "--record", str(record), "--max-steps", "200", "keep moving"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "DISPLAY": ""},
     )
     deadline = time.monotonic() + 120
