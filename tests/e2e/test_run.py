@@ -201,7 +201,8 @@ def test_a_run_killed_outright_leaves_no_process_behind(replay_server, tmp_path:
     record = tmp_path / "rec"
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent", "run", "--env", "xvfb", "--launch", "xterm",
-         "--base-url", server.base_url, "--model", "replay", "--record", str(record), "--max-steps", "200", "keep moving"],
+         "--base-url", server.base_url, "--model", "replay", "--record", str(record), "--max-steps", "200",
+         "keep moving"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "DISPLAY": ""},
     )
     deadline = time.monotonic() + 120
