@@ -3,16 +3,13 @@ spinner counts the seconds the model thinks, and without one there is no spinner
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.agent.cli.terminal import run_on_a_terminal
 from tests.agent.conftest import instruct
 from tests.e2e.conftest import ROOT, ScriptedServer
 
@@ -49,25 +46,11 @@ def test_without_a_terminal_the_banner_comes_first_and_no_spinner(tmp_path: Path
 
 def test_on_a_terminal_a_spinner_counts_the_seconds_the_model_thinks(tmp_path: Path) -> None:
     server = ScriptedServer(REPLIES, tmp_path, "--latency", "2")
-    main, child = pty.openpty()
     try:
-        run = subprocess.Popen(_run_args(server, tmp_path / "rec"), cwd=ROOT, stdin=child, stdout=child,
-                               stderr=child, env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"})
-        os.close(child)
-        seen = b""
-        deadline = time.monotonic() + 120
-        while run.poll() is None and time.monotonic() < deadline:
-            if select.select([main], [], [], 0.2)[0]:
-                try:
-                    seen += os.read(main, 65536)
-                except OSError:  # the child side closed
-                    break
-        run.wait(timeout=30)
+        returncode, text = run_on_a_terminal(_run_args(server, tmp_path / "rec"), ROOT)
     finally:
-        os.close(main)
         server.stop()
-    text = seen.decode("utf-8", "replace")
-    assert run.returncode == 0, text
+    assert returncode == 0, text
     assert "step 1: the model is thinking… 1." in text  # counted up while the stand-in waited 2 s
     assert "step 2: the model is thinking…" in text
     assert text.index("trajectory") < text.index("step 1: the model is thinking")

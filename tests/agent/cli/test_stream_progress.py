@@ -5,10 +5,7 @@ there is no spinner and answers are not streamed unless asked."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
 import subprocess
 import sys
 import threading
@@ -23,6 +20,7 @@ from agent.backends.openai_compat import OpenAICompatBackend, StreamProgress
 from agent.backends.scripted import ScriptedBackend, load_replies
 from agent.backends.scripted_server import ScriptedServer as StandIn
 from agent.backends.scripted_server import _Handler
+from tests.agent.cli.terminal import run_on_a_terminal
 from tests.agent.conftest import instruct, thinking
 from tests.e2e.conftest import ROOT
 
@@ -179,24 +177,8 @@ def test_stream_is_refused_for_a_backend_that_cannot_stream(tmp_path: Path) -> N
 
 @pytest.mark.desktop
 def test_on_a_terminal_the_spinner_counts_streamed_tokens(paced: PacedServer, tmp_path: Path) -> None:
-    main, child = pty.openpty()
-    try:
-        run = subprocess.Popen(_run_args(paced, tmp_path / "rec"), cwd=ROOT, stdin=child, stdout=child,
-                               stderr=child, env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"})
-        os.close(child)
-        seen = b""
-        deadline = time.monotonic() + 180
-        while run.poll() is None and time.monotonic() < deadline:
-            if select.select([main], [], [], 0.2)[0]:
-                try:
-                    seen += os.read(main, 65536)
-                except OSError:  # the child side closed
-                    break
-        run.wait(timeout=30)
-    finally:
-        os.close(main)
-    text = seen.decode("utf-8", "replace")
-    assert run.returncode == 0, text
+    returncode, text = run_on_a_terminal(_run_args(paced, tmp_path / "rec"), ROOT, timeout=180)
+    assert returncode == 0, text
     assert paced.streamed() == [True, True]  # on a terminal answers are streamed by default
     counts = [int(n) for n in re.findall(r"step 1: the model is thinking… [0-9.]+ s, ([0-9]+) tokens?", text)]
     assert len(set(counts)) >= 3 and counts == sorted(counts), text  # the count grew while the model thought
