@@ -41,19 +41,6 @@ def run_getter(context: Any, config: GetterConfig) -> Any:
     return PreparedGetter(entry, entry.params.model_validate(config.fields))(context)
 
 
-@pytest.fixture
-def machine(tmp_path: Path) -> Iterator[LocalMachine]:
-    m = LocalMachine(home=tmp_path / "home", cache_dir=tmp_path / "cache", screen_size=(1280, 800))
-    yield m
-    m.close()
-
-
-@pytest.fixture
-def context(machine: LocalMachine, tmp_path: Path) -> TaskContext:
-    (tmp_path / "task").mkdir()
-    return TaskContext(machine, tmp_path / "cache", tmp_path / "downloads", task_dir=tmp_path / "task")
-
-
 # --- vm_file -----------------------------------------------------------------------------------------
 
 

@@ -35,19 +35,6 @@ def get(context: Any, kind: str, **fields: Any) -> Any:
     return PreparedGetter(entry, params)(context)
 
 
-@pytest.fixture
-def machine(tmp_path: Path) -> Iterator[LocalMachine]:
-    m = LocalMachine(home=tmp_path / "home", cache_dir=tmp_path / "cache", screen_size=(1280, 800))
-    yield m
-    m.close()
-
-
-@pytest.fixture
-def context(machine: LocalMachine, tmp_path: Path) -> TaskContext:
-    (tmp_path / "task").mkdir()
-    return TaskContext(machine, tmp_path / "cache", tmp_path / "downloads", task_dir=tmp_path / "task")
-
-
 def profile(machine: LocalMachine, name: str, data: bytes | str,
             folder: str = ".config/google-chrome") -> Path:
     path = machine.home / folder / "Default" / name

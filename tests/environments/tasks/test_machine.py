@@ -55,13 +55,6 @@ def pids_running(marker: str) -> list[int]:
     return found
 
 
-@pytest.fixture
-def machine(tmp_path: Path) -> Iterator[LocalMachine]:
-    m = LocalMachine(home=tmp_path / "home", cache_dir=tmp_path / "cache", screen_size=(1280, 800))
-    yield m
-    m.close()
-
-
 # --- localize ------------------------------------------------------------------------------------
 
 

@@ -45,13 +45,6 @@ def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: flo
 
 
 @pytest.fixture
-def machine(tmp_path: Path) -> Iterator[LocalMachine]:
-    m = LocalMachine(home=tmp_path / "home", cache_dir=tmp_path / "cache", screen_size=(1280, 800))
-    yield m
-    m.close()
-
-
-@pytest.fixture
 def context(machine: LocalMachine, tmp_path: Path) -> TaskContext:
     return TaskContext(machine, tmp_path / "cache", tmp_path / "downloads", task_dir=tmp_path / "task")
 
