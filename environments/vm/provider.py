@@ -6,6 +6,7 @@ only a VM a previous task used), `healthy()` to notice a VM that stopped answeri
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +111,7 @@ def fix_guest_clock(url: str, token: str | None, password: str) -> float:
         done = client.execute(["date", "+%s.%N"])
         offset = float(done.output.strip() or 0) - time.time() if done.returncode == 0 else 0.0
         if abs(offset) > CLOCK_SLACK:
-            command = f"echo {password} | sudo -S -p '' date -u -s @{time.time():.3f} >/dev/null"
+            command = f"echo {shlex.quote(password)} | sudo -S -p '' date -u -s @{time.time():.3f} >/dev/null"
             result = client.execute(command, shell=True)
             if result.returncode != 0:
                 raise VMProviderError(f"could not set the guest clock ({offset:+.0f} s off): "
