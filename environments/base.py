@@ -28,6 +28,7 @@ from actions.errors import ActionError, CoordinateError, first_error
 from actions.executors.base import Executor
 from actions.models import Action, Point
 from environments.screen import Screenshot, frame_for
+from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.machine import Machine
 from environments.tasks.model import Task
 from environments.tasks.session import TaskSession, as_task
@@ -191,6 +192,10 @@ class ScreenEnv(gym.Env):
 
     def evaluate(self, last_action_failed: bool) -> float:
         """The current task's score for an episode whose last action was (or was not) FAIL."""
+        return self.explain_score(last_action_failed).score
+
+    def explain_score(self, last_action_failed: bool) -> ScoreExplanation:
+        """The current task's score with each metric's part in it and what its getters returned."""
         if self.task_session is None:
             raise RuntimeError("no task: reset(options={'task': ...}) first")
         return self.task_session.evaluate(last_action_failed)

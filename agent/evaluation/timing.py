@@ -14,6 +14,7 @@ from typing import Any
 
 from actions.models import Wait
 from agent.evaluation.options import Timing
+from environments.tasks.explanation import ScoreExplanation
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,11 @@ class TimedEnv:
         return result
 
     def evaluate(self, last_action_failed: bool) -> float:
+        return self.explain_score(last_action_failed).score
+
+    def explain_score(self, last_action_failed: bool) -> ScoreExplanation:
         time.sleep(self.profile.before_evaluate)
-        return self.env.evaluate(last_action_failed)
+        return self.env.explain_score(last_action_failed)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:

@@ -25,7 +25,6 @@ from agent.safety import Guards, RunawayConfig, default_policy, load_policy, san
 from agent.trajectory.store import EpisodeInfo, TrajectoryWriter
 from environments.base import ScreenEnv, TaskOptions
 from environments.kinds import EnvConfig, EnvKind, make_env
-from environments.tasks.explanation import explanation_of
 from environments.tasks.model import Task
 
 if TYPE_CHECKING:
@@ -202,10 +201,10 @@ class TaskWorker:
                         raise KeyboardInterrupt
                     if episode.outcome == "error":
                         raise RuntimeError(episode.error or "the episode failed")
-                    score = env.evaluate(last_action_failed=episode.outcome == "fail")
-                    writer.record_score(score)
-                result.status, result.score = "scored", float(score)
-                result.explanation = explanation_of(score)
+                    explanation = env.explain_score(last_action_failed=episode.outcome == "fail")
+                    writer.record_score(explanation.score)
+                result.status, result.score = "scored", explanation.score
+                result.explanation = explanation
                 note(result.score_text())
             except KeyboardInterrupt:
                 note("interrupted")

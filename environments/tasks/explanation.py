@@ -88,27 +88,6 @@ class ScoreExplanation(BaseModel):
         return [m for m in self.metrics if m.score is not None and m.score < 1.0]
 
 
-class ExplainedScore(float):
-    """A score that is still a float for every caller that compares, adds or stores it, and carries
-    its explanation for those that show why (the eval worker, through `Env.evaluate`)."""
-
-    explanation: ScoreExplanation
-
-    def __new__(cls, explanation: ScoreExplanation) -> ExplainedScore:
-        value = super().__new__(cls, explanation.score)
-        value.explanation = explanation
-        return value
-
-    def __getnewargs__(self) -> tuple[ScoreExplanation]:  # type: ignore[override]
-        # Pickled to the driver by worker processes and Ray: rebuilt from the explanation.
-        return (self.explanation,)
-
-
-def explanation_of(score: float | None) -> ScoreExplanation | None:
-    """The explanation a score carries (None for a plain float: an env that does not explain)."""
-    return getattr(score, "explanation", None)
-
-
 class _ShortRepr(reprlib.Repr):
     """reprlib's cut-down reprs, with files named by path and size and the lengths of cut text."""
 

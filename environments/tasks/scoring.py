@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from environments.tasks import getters as _getters  # noqa: F401  (registers the getters)
 from environments.tasks import metrics as _metrics  # noqa: F401  (registers the metrics)
 from environments.tasks.explanation import (
-    ExplainedScore, GetterOutcome, MetricExplanation, ScoreExplanation, exception_text, short_repr,
+    GetterOutcome, MetricExplanation, ScoreExplanation, exception_text, short_repr,
 )
 from environments.tasks.model import Evaluator, GetterConfig, JsonObject
 from environments.tasks.registry import (
@@ -98,9 +98,9 @@ def _failure(known: dict[str, Any], what: str) -> str:
 
 
 def score(evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "") -> float:
-    """The task's score for an episode whose last action was (or was not) FAIL: an `ExplainedScore`,
-    a float whose `explanation` says how it came about."""
-    return ExplainedScore(score_explained(evaluator, context, last_action_failed, task_id))
+    """The task's score for an episode whose last action was (or was not) FAIL (`score_explained` also
+    says how it came about)."""
+    return score_explained(evaluator, context, last_action_failed, task_id).score
 
 
 def score_explained(

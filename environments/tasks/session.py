@@ -9,10 +9,11 @@ from typing import Callable
 
 from environments.tasks.context import TaskContext, default_download_cache
 from environments.tasks.errors import UnsupportedError
+from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.load import load_task
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Task
-from environments.tasks.scoring import score
+from environments.tasks.scoring import score_explained
 from environments.tasks.setup_steps import run_steps
 
 MachineFactory = Callable[[Path, Path], LocalMachine]
@@ -55,11 +56,11 @@ class TaskSession:
         """Run the task's `config` steps; raises `SetupError` / `UnsupportedError` naming the step."""
         run_steps(self.task.config, self.context, self.task.id)
 
-    def evaluate(self, last_action_failed: bool) -> float:
-        """Run `postconfig`, then score with OSWorld's rules."""
+    def evaluate(self, last_action_failed: bool) -> ScoreExplanation:
+        """Run `postconfig`, then score with OSWorld's rules: the score with how it came about."""
         try:
             run_steps(self.task.evaluator.postconfig, self.context, self.task.id)
-            return score(self.task.evaluator, self.context, last_action_failed, self.task.id)
+            return score_explained(self.task.evaluator, self.context, last_action_failed, self.task.id)
         except UnsupportedError:
             raise
         except Exception as err:  # noqa: BLE001  whatever broke, the task errored: it did not score 0

@@ -17,9 +17,9 @@ from agent.evaluation.results import (
     EXPLANATION_FILE, RESULT_FILE, TaskResult, store_result, stored_result, summarize, task_folder,
     write_summary,
 )
-from environments.tasks.explanation import explanation_of
+from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.model import Evaluator
-from environments.tasks.scoring import score
+from environments.tasks.scoring import score_explained
 from environments.tasks.suite import SUITE
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,17 +33,17 @@ TWO_RULES = Evaluator.model_validate({
 })
 
 
-def scored(task_id: str, value: float, **fields: object) -> TaskResult:
-    return TaskResult(task_id, "os", "scored", float(value), explanation=explanation_of(value), **fields)
+def scored(task_id: str, value: ScoreExplanation, **fields: object) -> TaskResult:
+    return TaskResult(task_id, "os", "scored", value.score, explanation=value, **fields)
 
 
 def test_the_explanation_is_stored_beside_the_score_and_read_back(tmp_path: Path) -> None:
-    value = score(TWO_RULES, None, False)
+    value = score_explained(TWO_RULES, None, False)
     folder = task_folder(tmp_path, "os", "a")
     store_result(folder, scored("a", value, steps=2, outcome="done"))
     assert (folder / RESULT_FILE).read_text() == "0.0\n"
     back = stored_result(folder, "os", "a")
-    assert back.explanation == value.explanation and back.score == 0.0 and back.status == "scored"
+    assert back.explanation == value and back.score == 0.0 and back.status == "scored"
     assert back.explanation.metrics[0].actual.value == "'hello <b>world</b>'"
     summary = summarize(tmp_path, [("os", "a")])
     write_summary(tmp_path, summary)
@@ -59,7 +59,7 @@ def test_results_without_an_explanation_still_read_and_count(tmp_path: Path) -> 
     old.mkdir(parents=True)
     (old / RESULT_FILE).write_text("1.0\n")  # a folder from before explanations
     torn = task_folder(tmp_path, "os", "torn")
-    store_result(torn, scored("torn", score(TWO_RULES, None, False)))
+    store_result(torn, scored("torn", score_explained(TWO_RULES, None, False)))
     (torn / EXPLANATION_FILE).write_text('{"score": 0.0, "ru')
     summary = summarize(tmp_path, [("os", "old"), ("os", "torn")])
     assert [(t.score, t.explanation) for t in summary.tasks] == [(1.0, None), (0.0, None)]
@@ -68,17 +68,17 @@ def test_results_without_an_explanation_still_read_and_count(tmp_path: Path) -> 
 
 def test_a_task_stored_again_with_another_status_loses_its_old_explanation(tmp_path: Path) -> None:
     folder = task_folder(tmp_path, "os", "a")
-    store_result(folder, scored("a", score(TWO_RULES, None, False)))
+    store_result(folder, scored("a", score_explained(TWO_RULES, None, False)))
     store_result(folder, TaskResult("a", "os", "errored", error="VMUnreachable"))
     assert not (folder / EXPLANATION_FILE).exists()
     assert stored_result(folder, "os", "a").explanation is None
 
 
 def test_the_report_shows_which_metric_returned_what_for_failed_tasks_only(tmp_path: Path) -> None:
-    store_result(task_folder(tmp_path, "os", "failed"), scored("failed", score(TWO_RULES, None, False)))
+    store_result(task_folder(tmp_path, "os", "failed"), scored("failed", score_explained(TWO_RULES, None, False)))
     passing = Evaluator.model_validate({"func": "exact_match", "result": {"type": "rule", "rules": "2"},
                                         "expected": {"type": "rule", "rules": {"expected": "2"}}})
-    store_result(task_folder(tmp_path, "os", "passed"), scored("passed", score(passing, None, False)))
+    store_result(task_folder(tmp_path, "os", "passed"), scored("passed", score_explained(passing, None, False)))
     results = read_results(tmp_path)
     lines = {line.result.task_id: line for line in task_lines(results, tmp_path / "report.html")}
     assert lines["passed"].explanation is None

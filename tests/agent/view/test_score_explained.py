@@ -15,10 +15,10 @@ from agent.evaluation.results import TaskResult, store_result
 from agent.trajectory.store import EpisodeInfo, TrajectoryWriter, read_trajectory
 from agent.view import render_html
 from environments.tasks.context import TaskContext
-from environments.tasks.explanation import explanation_of
+from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Evaluator
-from environments.tasks.scoring import score
+from environments.tasks.scoring import score_explained
 from tests.agent.conftest import HOSTILE
 
 pytestmark = pytest.mark.browser
@@ -47,21 +47,21 @@ def scored_task(folder: Path, written: str, outcome: str = "done", explained: bo
     machine = LocalMachine(home=home, cache_dir=folder / "work" / "cache", screen_size=(1280, 800))
     try:
         context = TaskContext(machine, machine.cache_dir, folder / "downloads", task_dir=task_dir)
-        value = score(EVALUATOR, context, False)
+        value = score_explained(EVALUATOR, context, False)
     finally:
         machine.close()
     return recorded(folder, value, outcome, explained)
 
 
-def recorded(folder: Path, value: float, outcome: str = "done", explained: bool = True) -> Path:
+def recorded(folder: Path, value: ScoreExplanation, outcome: str = "done", explained: bool = True) -> Path:
     writer = TrajectoryWriter(folder / "trajectory", EpisodeInfo(
         instruction="Add 'buy milk' to the list and save.", model="replay", env="xvfb",
         started_at=time.time(), task_id=folder.name, domain="text_editor"))
     writer.finish(outcome)  # type: ignore[arg-type]
-    writer.record_score(value)
+    writer.record_score(value.score)
     writer.close()
-    explanation = explanation_of(value) if explained else None
-    store_result(folder, TaskResult(folder.name, "text_editor", "scored", float(value), steps=1,
+    explanation = value if explained else None
+    store_result(folder, TaskResult(folder.name, "text_editor", "scored", value.score, steps=1,
                                     outcome=outcome, explanation=explanation))
     return folder / "trajectory"
 
@@ -130,7 +130,7 @@ def test_an_episode_with_no_score_shows_its_outcome_as_before(page: Page, tmp_pa
 def test_values_from_the_task_are_shown_as_text(page: Page, tmp_path: Path) -> None:
     evaluator = Evaluator.model_validate({"func": "exact_match", "result": {"type": "rule", "rules": HOSTILE},
                                           "expected": {"type": "rule", "rules": {"expected": "x"}}})
-    trajectory = recorded(tmp_path / "rule", score(evaluator, None, False))
+    trajectory = recorded(tmp_path / "rule", score_explained(evaluator, None, False))
     problems: list[str] = []
     page.on("dialog", lambda dialog: (problems.append(dialog.message), dialog.dismiss()))
     html = render_html(read_trajectory(trajectory), tmp_path / "page.html")

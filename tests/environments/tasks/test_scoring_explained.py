@@ -14,7 +14,7 @@ import pytest
 
 from environments.tasks import registry
 from environments.tasks.context import TaskContext
-from environments.tasks.explanation import ExplainedScore, ScoreExplanation, explanation_of, short_repr
+from environments.tasks.explanation import ScoreExplanation, short_repr
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Evaluator
 from environments.tasks.parameters import NoParams
@@ -156,12 +156,10 @@ def test_infeasible_and_a_final_fail_are_explained_without_metrics() -> None:
     assert (failed.score, failed.metrics) == (0.0, []) and "FAIL" in failed.rule
 
 
-def test_score_is_a_float_that_carries_its_explanation_across_processes(context: TaskContext) -> None:
+def test_score_is_the_explained_score_and_the_explanation_crosses_processes(context: TaskContext) -> None:
     ev = evaluator(func="compare_text_file", result=OUT, expected=GOLD)
-    value = score(ev, context, False)
-    assert isinstance(value, ExplainedScore) and value == 0.0
-    assert f"{value:g}" == "0" and json.dumps(value) == "0.0"
-    assert explanation_of(value) == score_explained(ev, context, False)
-    for copied in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
-        assert copied == 0.0 and explanation_of(copied) == value.explanation
-    assert explanation_of(0.0) is None and explanation_of(None) is None
+    value, explained = score(ev, context, False), score_explained(ev, context, False)
+    assert type(value) is float and value == explained.score == 0.0
+    for copied in (pickle.loads(pickle.dumps(explained)), copy.deepcopy(explained)):
+        assert copied == explained  # worker processes and Ray send it to the driver
+    assert ScoreExplanation.model_validate_json(json.dumps(explained.model_dump())) == explained
