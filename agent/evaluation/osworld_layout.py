@@ -4,7 +4,8 @@
         traj.jsonl                 one line per executed action: step_num, action_timestamp, action
                                    (pyautogui source, or DONE/FAIL), response, reward, done, info,
                                    screenshot_file
-        step_<n>_<timestamp>.png   the screen after step n (n from 1)
+        step_<n>_<timestamp>.png   the screen after step n (n from 1); the timestamp in their main
+                                   branch's format, %Y%m%d@%H%M%S%f
         recording.mp4              the episode's frames, one a second with the actions drawn on them
                                    (where OSWorld records the VM's screen; needs PyAV, the video extra)
         result.txt                 the score: only for a scored task
@@ -13,6 +14,11 @@ As their runner does, a task with no score (errored, unsupported, interrupted) g
 so their script leaves it out of its mean (ours keeps it in: see the README), and their resume
 reruns it. The model name is used as the folder name as given (a `/` in it nests, as with their
 `--model`). Our episodes keep frames, not a continuous screen recording, so the video is made of them.
+
+One difference: their runner captures the screen after each action of a reply, ours once after all of a
+step's actions (the agent observes once per step). A step with several actions therefore has one PNG, which
+each of its lines names; a reply with one action, Kimi-VL's usual, comes out exactly as theirs. Their result
+scripts read only `result.txt`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from agent.trajectory.store import Trajectory, TrajectoryReadError, read_traject
 from agent.view.video import VideoUnavailable, write_mp4
 
 ACTION_SPACE, OBSERVATION = "pyautogui", "screenshot"
+TIMESTAMP = "%Y%m%d@%H%M%S%f"
+"""`action_timestamp` as OSWorld's main branch writes it (older releases: without the microseconds)."""
 
 
 def osworld_folder(out: Path, model: str, domain: str, task_id: str) -> Path:
@@ -53,7 +61,7 @@ def write_osworld_task(out: Path, model: str, result: TaskResult, trajectory_fol
     if trajectory is not None:
         steps = trajectory.steps
         for number, step in enumerate(steps, 1):
-            stamp = datetime.fromtimestamp(step.ended_at).strftime("%Y%m%d@%H%M%S")
+            stamp = datetime.fromtimestamp(step.ended_at).strftime(TIMESTAMP)
             shot = f"step_{number}_{stamp}.png"
             after = (trajectory.frame_path(steps[number]) if number < len(steps)
                      else trajectory.final_frame_path() or trajectory.frame_path(step))

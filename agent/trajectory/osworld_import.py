@@ -140,10 +140,12 @@ def _score(path: Path) -> float | None:
 
 
 def _timestamp(stamp: Any) -> float:
-    """The harness writes %Y%m%d@%H%M%S; anything else becomes 0."""
+    """The harness writes %Y%m%d@%H%M%S%f (older releases: %Y%m%d@%H%M%S); anything else becomes 0."""
     from datetime import datetime
 
+    text = str(stamp)
+    layout = "%Y%m%d@%H%M%S%f" if len(text) > len("20260101@000000") else "%Y%m%d@%H%M%S"
     try:
-        return datetime.strptime(str(stamp), "%Y%m%d@%H%M%S").timestamp()
+        return datetime.strptime(text, layout).timestamp()
     except ValueError:
         return 0.0

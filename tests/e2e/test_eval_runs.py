@@ -117,8 +117,8 @@ def test_reference_harness_results_import_into_trajectories(tmp_path: Path) -> N
          "response": "I click the middle.", "reward": 0, "done": False, "info": {}, "screenshot_file": "step_1_20261125@101500.png"},
         {"step_num": 2, "action_timestamp": "20261125@101505", "action": "pyautogui.typewrite('ls')\npyautogui.press('enter')",
          "response": "I list files.", "reward": 0, "done": False, "info": {}, "screenshot_file": "step_2_20261125@101505.png"},
-        {"step_num": 3, "action_timestamp": "20261125@101510", "action": "DONE", "response": "Done.", "reward": 0,
-         "done": True, "info": {}, "screenshot_file": "step_3_20261125@101510.png"},
+        {"step_num": 3, "action_timestamp": "20261125@101510250000", "action": "DONE", "response": "Done.", "reward": 0,
+         "done": True, "info": {}, "screenshot_file": "step_3_20261125@101510250000.png"},  # main's %f
     ]
     (source / "traj.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     for n, colour in ((1, "red"), (2, "green"), (3, "blue")):
@@ -132,6 +132,8 @@ def test_reference_harness_results_import_into_trajectories(tmp_path: Path) -> N
     assert trajectory.info.score == 1.0 and trajectory.info.outcome == "done"
     assert [[a.type for a in s.actions] for s in trajectory.steps] == [["click"], ["type", "press"], ["done"]]
     assert trajectory.steps[0].coordinates[0].screen == (640, 400)
+    stamps = [s.started_at for s in trajectory.steps]  # both timestamp formats of their harness read
+    assert stamps[1] - stamps[0] == 5.0 and stamps[2] - stamps[0] == 10.25
     # The model saw the screen saved after the previous step.
     assert Image.open(trajectory.frame_path(trajectory.steps[1])).getpixel((5, 5)) == (255, 0, 0)
     assert (dest / "os" / "task-1" / "result.txt").read_text() == "1.0\n"
@@ -210,6 +212,7 @@ def test_results_in_osworlds_layout_are_read_by_its_result_walk_and_our_importer
     lines = [json.loads(line) for line in (folder / "traj.jsonl").read_text().splitlines()]
     assert {"step_num", "action_timestamp", "action", "response", "reward", "done", "info", "screenshot_file"} <= set(lines[0])
     assert lines[-1]["action"] == "DONE" and lines[-1]["done"] is True
+    assert all(re.fullmatch(r"\d{8}@\d{12}", line["action_timestamp"]) for line in lines)  # main's %f
     assert all((folder / line["screenshot_file"]).is_file() for line in lines)
     assert any(line["action"].startswith("pyautogui.") for line in lines)
     import av  # the video extra: the episode's frames as OSWorld's recording.mp4
