@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from actions.executors.remote import to_pyautogui
 from agent.backends.base import Completion, Sampling
 from agent.backends.chat import Message
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for, default_sampling
+from agent.backends.request_body import RequestBody
 from agent.backends.scripted import ScriptedBackend
 from agent.episode.loop import Budget, run_episode
 from agent.episode.policy import Decision, KimiPolicy, PolicyConfig
@@ -75,12 +75,12 @@ class InstantModel:
         self.replay = ScriptedBackend(replies)
         self.model = model
         self.serialize_seconds: list[float] = []
+        self.body = RequestBody()
 
     def complete(self, messages: Sequence[Message], sampling: Sampling) -> Completion:
         started = time.perf_counter()
-        body = {"model": self.model, "messages": [m.model_dump(mode="json") for m in messages],
-                "temperature": sampling.temperature, "max_tokens": sampling.max_tokens}
-        json.dumps(body).encode()
+        self.body.encode({"model": self.model, "temperature": sampling.temperature, "top_p": sampling.top_p,
+                          "max_tokens": sampling.max_tokens, "stop": list(sampling.stop)}, messages)
         self.serialize_seconds.append(time.perf_counter() - started)
         return self.replay.complete(messages, sampling)
 

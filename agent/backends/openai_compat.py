@@ -24,6 +24,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 from actions.reply import THINK_MARKERS
 from agent.backends.base import BackendResponseError, BackendTimeout, BackendUnavailable
 from agent.backends.chat import Completion, Message, Sampling, Usage
+from agent.backends.request_body import RequestBody
 from environments.settings import MODEL_BACKOFF, MODEL_RETRIES, MODEL_TIMEOUT, number_from_env
 
 ExtraBody = dict[str, JsonValue]
@@ -114,6 +115,8 @@ class OpenAICompatBackend:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.extra_body: ExtraBody = dict(extra_body or {})
+        if "messages" in self.extra_body:
+            raise ValueError("extra_body cannot replace the messages: the agent builds them")
         self.stream = stream
         """Ask for a streamed answer (server-sent events); the completion is the same as unstreamed."""
         self.on_progress = on_progress
@@ -130,24 +133,24 @@ class OpenAICompatBackend:
         self._client = httpx.Client(
             headers=headers, timeout=httpx.Timeout(timeout, connect=connect_timeout)
         )
+        self._body = RequestBody()
 
     def complete(self, messages: Sequence[Message], sampling: Sampling) -> Completion:
-        body = {
+        fields: dict[str, object] = {
             "model": self.model,
-            "messages": [m.model_dump(mode="json") for m in messages],
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "max_tokens": sampling.max_tokens,
             "stop": list(sampling.stop),
         }
         if sampling.seed is not None:
-            body["seed"] = sampling.seed
+            fields["seed"] = sampling.seed
         if self.stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        body.update(self.extra_body)
+            fields["stream"] = True
+            fields["stream_options"] = {"include_usage": True}
+        fields.update(self.extra_body)
         started = time.perf_counter()
-        return self._post("/chat/completions", body, started)
+        return self._post("/chat/completions", self._body.encode(fields, messages), started)
 
     def list_models(self) -> list[str]:
         """Model ids the server serves."""
@@ -155,7 +158,7 @@ class OpenAICompatBackend:
         response.raise_for_status()
         return [m.get("id", "") for m in response.json().get("data", [])]
 
-    def _post(self, path: str, body: dict, started: float) -> Completion:
+    def _post(self, path: str, body: bytes, started: float) -> Completion:
         url = f"{self.base_url}{path}"
         tries = self.max_retries + 1
         for attempt in range(tries):
@@ -202,11 +205,12 @@ class OpenAICompatBackend:
                 self._sleep(attempt)
         raise AssertionError("unreachable")
 
-    def _send(self, url: str, body: dict) -> tuple[httpx.Response, _StreamReader | None]:
+    def _send(self, url: str, body: bytes) -> tuple[httpx.Response, _StreamReader | None]:
         """The answer; a streamed one is read delta by delta as it arrives (None for any other answer)."""
+        headers = {"Content-Type": "application/json"}
         if not self.stream:
-            return self._client.post(url, json=body), None
-        with self._client.stream("POST", url, json=body) as response:
+            return self._client.post(url, content=body, headers=headers), None
+        with self._client.stream("POST", url, content=body, headers=headers) as response:
             if response.status_code >= 400 or not _is_event_stream(response):
                 response.read()
                 return response, None

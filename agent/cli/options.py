@@ -111,6 +111,8 @@ def extra_body(text: str | None, hint: str = "--extra-body") -> ExtraBody | None
     if not isinstance(value, dict):
         raise typer.BadParameter(f"give a JSON object, e.g. '{{\"top_k\": 20}}', not {type(value).__name__}",
                                  param_hint=hint)
+    if "messages" in value:
+        raise typer.BadParameter("it cannot replace the messages: the agent builds them", param_hint=hint)
     return value
 
 

@@ -8,6 +8,7 @@ because the tokenizer ships with the checkpoint, not with this package.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -60,11 +61,18 @@ def segments(
                 out.append(Segment("text", text_tokens(part), part))
             elif isinstance(part, ImagePart):
                 w, h = next(sizes)
-                digest = hashlib.sha1(part.image_url.url.encode()).hexdigest()
-                out.append(Segment(f"image:{digest}", image_tokens(w, h, max_patches) + IMAGE_MARKER_TOKENS))
+                tokens = image_tokens(w, h, max_patches) + IMAGE_MARKER_TOKENS
+                out.append(Segment(image_key(part.image_url.url), tokens))
             else:
                 out.append(Segment("text", text_tokens(part.text), part.text))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def image_key(url: str) -> str:
+    """An image's identity in the prompt. Kept per URL: a request resends up to a few dozen
+    screenshots, each hashed once rather than every step (a URL's own hash is cached by Python)."""
+    return "image:" + hashlib.sha1(url.encode()).hexdigest()
 
 
 def count_prompt(current: Sequence[Segment], previous: Sequence[Segment] | None) -> PromptCount:

@@ -56,6 +56,7 @@ CORPUS: list[tuple[list[str], str]] = [
     (["run", "--env", "xvfb", "--url", "https://example.org", "x"], "only with --env browser"),
     (["run", "--env", "desktop", "--launch", "xterm", "x"], "only with --env xvfb"),
     (["run", "--base-url", "not-a-url", "x"], "not an http(s) URL"),
+    (["run", "--extra-body", '{"messages": []}', "x"], "cannot replace the messages"),
     (["run", "--env", "xvfb", "--base-url", "{closed}", "x"], "nothing answers"),
     (["run", "--env", "osworld", "x"], "--vm-url"),
     (["run", "--env", "xvfb", "--backend", "scripted", "--script", "{bad}/missing.json", "x"],
