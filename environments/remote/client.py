@@ -136,7 +136,16 @@ class VMClient:
         return self._json("GET", "/accessibility").get("AT")
 
     def terminal(self) -> str | None:
-        return self._json("GET", "/terminal").get("output")
+        """The focused terminal's text; None when none is focused, or when the server answers 500 (it
+        could not read the desktop), as OSWorld's client gives None for any failed read."""
+        response = self._request("GET", "/terminal", ok_statuses=(200, 500))
+        if response.status_code != 200:
+            return None
+        try:
+            output = response.json().get("output")
+        except (json.JSONDecodeError, AttributeError) as err:
+            raise VMProtocolError(f"GET /terminal: unexpected answer: {err}") from None
+        return output if isinstance(output, str) else None
 
     # --- running things ----------------------------------------------------------------------
     def execute(self, command: str | list[str], shell: bool = False, route: str = "/setup/execute") -> ExecuteResult:

@@ -22,11 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+from environments.debian_programs import debian_program, opener_for
 from environments.processes import stop_group
+from environments.program_shims import ShimError, shell_env
 from environments.session_bus import SessionBus, SessionBusError
 from environments.tasks.accessibility import desktop_tree
 from environments.tasks.errors import SetupError, UnsupportedError
 from environments.tasks.tabs import Tabs
+from environments.terminals import TerminalError, Terminals, TerminalWindow
 
 VM_HOME = "/home/user"
 """The home folder of OSWorld's Ubuntu VM, named in most task files."""
@@ -81,9 +84,10 @@ class LocalMachine:
     tabs_factory: Callable[[], Tabs] | None = None
     password: str = "password"
     terminal_session: str = field(default_factory=lambda: f"kimi-task-{os.getpid()}-{time.monotonic_ns()}")
+    """Name of the tmux server (`tmux -L`) of the task's terminals, one session per window."""
     devtools_port: int = 9222
     _processes: list[subprocess.Popen] = field(default_factory=list)
-    _terminal_started: bool = False
+    _terminals: Terminals | None = None
     _bus: SessionBus | None = None
 
     def __post_init__(self) -> None:
@@ -110,20 +114,47 @@ class LocalMachine:
             text = home + text[1:]
         return _VM_HOME_PATTERN.sub(lambda _: home, text)
 
-    def _argv(self, command: Command, shell: bool) -> Command:
+    @property
+    def terminals(self) -> Terminals:
+        """The task's terminals (GNOME Terminal's stand-in), on its display."""
+        if self._terminals is None:
+            self._terminals = Terminals(self.terminal_session, self.display_env)
+        return self._terminals
+
+    def _env_for(self, shell: bool) -> dict[str, str]:
+        """The environment of a command; a shell line's finds OSWorld's Ubuntu program names first
+        on its PATH (see `environments.program_shims`)."""
+        if not shell:
+            return self.env
+        try:
+            return shell_env(self.env, self.terminals)
+        except ShimError as err:
+            raise SetupError(str(err)) from None
+
+    def _program(self, command: Command, shell: bool) -> tuple[Command, TerminalWindow | None]:
+        """The command as it runs here (a shell line is only localized) and the terminal window it opens."""
         if shell:
-            return self.localize(command if isinstance(command, str) else shlex.join(command))
+            return self.localize(command if isinstance(command, str) else shlex.join(command)), None
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise SetupError("empty command")
-        return _with_aliases([self.localize(arg) for arg in argv], self)
+        try:
+            program = debian_program([self.localize(arg) for arg in argv], self.home, self.terminals)
+        except TerminalError as err:
+            raise SetupError(str(err)) from None
+        if program.devtools_port is not None:
+            self.devtools_port = program.devtools_port
+        return program.argv, program.terminal
 
     def execute(self, command: Command, shell: bool = False,
                 timeout: float = COMMAND_TIMEOUT) -> CommandResult:
-        argv = self._argv(command, shell)
+        argv, terminal = self._program(command, shell)
+        if terminal is not None:  # gnome-terminal returns once its window is open; its stand-in runs on
+            self._start(argv, terminal)
+            return CommandResult(0, "", "")
         try:
             process = subprocess.Popen(
-                argv, shell=shell, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL,
+                argv, shell=shell, env=self._env_for(shell), cwd=self.home, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
                 start_new_session=True,
             )
@@ -138,28 +169,26 @@ class LocalMachine:
         return CommandResult(process.returncode, output, error)
 
     def launch(self, command: Command, shell: bool = False) -> None:
-        argv = self._argv(command, shell)
-        opens_terminal = not shell and Path(argv[0]).name == "xterm" and self.terminal_session in argv
+        self._start(*self._program(command, shell), shell=shell)
+
+    def _start(self, argv: Command, terminal: TerminalWindow | None, shell: bool = False) -> None:
+        """Start a program that runs on; a terminal is started once its prompt shows (GNOME Terminal
+        opens ready to type)."""
+        if terminal is not None and self.display_env is None:
+            raise SetupError("gnome-terminal: this environment has no desktop to open a terminal on")
         try:
             process = subprocess.Popen(
-                argv, shell=shell, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL,
+                argv, shell=shell, env=self._env_for(shell), cwd=self.home, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             )
         except FileNotFoundError as err:
             raise SetupError(f"launch: {err.filename}: command not found") from None
         self._processes.append(process)
-        if opens_terminal:  # the gnome-terminal stand-in
-            self._wait_for_prompt()
-
-    def _wait_for_prompt(self, timeout: float = 10.0) -> None:
-        """GNOME Terminal opens ready to type; its stand-in is ready once its shell has drawn a prompt."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.terminal_output()
-            if text and text.strip():
-                return
-            time.sleep(0.05)
-        raise SetupError(f"the terminal did not show a prompt within {timeout:g} s")
+        if terminal is not None:
+            try:
+                self.terminals.wait_until_ready(terminal, process)
+            except TerminalError as err:
+                raise SetupError(str(err)) from None
 
     def open(self, path: str) -> None:
         """Open a file in the program for its kind and wait for its window (OSWorld's /setup/open_file)."""
@@ -202,9 +231,15 @@ class LocalMachine:
         return self.execute(argv).returncode == 0
 
     def terminal_output(self) -> str | None:
-        """The text of the task's terminal (a tmux session that `gnome-terminal` launches map to)."""
-        result = self.execute(["tmux", "-L", self.terminal_session, "capture-pane", "-p", "-J"])
-        return result.output if result.returncode == 0 else None
+        """The text of the terminal in the focused window, as OSWorld's `/terminal`: None when the
+        active window is not one of the task's terminals, or it cannot be read (OSWorld's client
+        gives None when its server fails)."""
+        if self.display_env is None:
+            return None
+        try:
+            return self.terminals.focused_output()
+        except TerminalError:
+            return None
 
     def accessibility_tree(self) -> str | None:
         """The desktop's AT-SPI tree as OSWorld's XML; None when it cannot be read in time (OSWorld's
@@ -247,46 +282,9 @@ class LocalMachine:
         for process in reversed(self._processes):
             stop_group(process)
         self._processes.clear()
-        if self._terminal_started:
-            subprocess.run(["tmux", "-L", self.terminal_session, "kill-server"], env=self.env,
-                           capture_output=True, check=False)
+        if self._terminals is not None:
+            self._terminals.stop()
+            self._terminals = None
         if self._bus is not None:
             self._bus.stop()
             self._bus = None
-
-
-def _with_aliases(argv: list[str], machine: LocalMachine) -> list[str]:
-    """OSWorld's VM programs mapped to Debian's: Chrome → Chromium, GNOME Terminal → xterm + tmux."""
-    program = Path(argv[0]).name
-    if program in ("google-chrome", "google-chrome-stable", "chromium", "chromium-browser"):
-        from environments.chromium import CHROMIUM_ARGS, chromium_path
-
-        for arg in argv[1:]:
-            if arg.startswith("--remote-debugging-port="):
-                machine.devtools_port = int(arg.split("=", 1)[1])
-        profile = f"--user-data-dir={machine.home / '.config' / 'chromium'}"
-        extra = [a for a in CHROMIUM_ARGS if a not in argv] + ["--password-store=basic", profile]
-        return [chromium_path(), *extra, *argv[1:]]
-    if program == "gnome-terminal":
-        if shutil.which("tmux") is None:
-            raise SetupError("gnome-terminal runs here as xterm with tmux: apt-get install tmux")
-        machine._terminal_started = True
-        # A tmux server of its own per task (-L): its shell gets the task's HOME, and it can be read back.
-        return ["xterm", "-fa", "DejaVu Sans Mono", "-fs", "11", "-e",
-                "tmux", "-L", machine.terminal_session, "-f", "/dev/null", "new-session",
-                "-s", machine.terminal_session]
-    return argv
-
-
-def opener_for(path: Path) -> list[str]:
-    suffix = path.suffix.lower()
-    office = {".csv": "--calc", ".ods": "--calc", ".xls": "--calc", ".xlsx": "--calc", ".doc": "--writer",
-              ".docx": "--writer", ".odt": "--writer", ".rtf": "--writer", ".odp": "--impress",
-              ".ppt": "--impress", ".pptx": "--impress"}
-    if suffix in office:
-        return ["libreoffice", "--norestore", "--nolockcheck", office[suffix]]
-    if suffix in (".html", ".htm", ".pdf", ".png", ".jpg", ".svg"):
-        return ["chromium"]
-    if suffix in ("", ".txt", ".md", ".py", ".json", ".sh", ".log", ".ini", ".cfg", ".yaml", ".yml", ".toml"):
-        return ["mousepad"]
-    return ["xdg-open"]

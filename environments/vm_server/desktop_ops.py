@@ -4,6 +4,7 @@ unless the request asks for one."""
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import shutil
@@ -15,13 +16,19 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from environments.debian_programs import Program, debian_program, opener_for
 from environments.processes import stop_group
-from environments.tasks.machine import opener_for
+from environments.program_shims import shell_env as _shell_env
+from environments.terminals import Terminals
 
-__all__ = ["argv", "close_all_windows", "open_and_wait", "pointer", "screen_size", "screenshot_png", "stop_group",
-           "to_trash", "tree", "verified", "window", "window_size"]
+__all__ = ["TERMINALS", "argv", "close_all_windows", "open_and_wait", "pointer", "program", "screen_size",
+           "screenshot_png", "shell_env", "stop_group", "to_trash", "tree", "verified", "window",
+           "window_size"]
 
 OPEN_TIMEOUT = 30.0
+TERMINALS = Terminals(f"kimi-vm-server-{os.getpid()}")
+"""The terminals `gnome-terminal` opens on this server's display, on a tmux server of this process."""
+atexit.register(TERMINALS.stop)
 CURSOR = [(0, 0), (0, 17), (4, 13), (7, 20), (10, 19), (7, 12), (12, 12)]
 """An arrow pointer, as OSWorld's screenshots show one."""
 
@@ -35,6 +42,22 @@ def argv(command: str | list[str]) -> list[str]:
     if parts and parts[0] in ("python", "python3"):
         parts[0] = sys.executable
     return [os.path.expanduser(p) if p.startswith("~") else p for p in parts]
+
+
+def program(command: str | list[str]) -> Program:
+    """A request's command as it runs here (`argv`), with OSWorld's Ubuntu program names mapped to
+    this Debian guest's as the task machine maps them: Google Chrome → Chromium, GNOME Terminal → the
+    stand-in of `environments.terminals`."""
+    parts = argv(command)
+    if not parts:
+        return Program(parts)
+    return debian_program(parts, Path.home(), TERMINALS)
+
+
+def shell_env() -> dict[str, str]:
+    """The environment of a shell line: OSWorld's Ubuntu program names first on its PATH (see
+    `environments.program_shims`), mapped as an argv's are."""
+    return _shell_env(os.environ, TERMINALS)
 
 
 def _xlib_root() -> Any:

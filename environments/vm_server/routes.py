@@ -15,6 +15,7 @@ import httpx
 import environments.vm_server.desktop_ops as desktop_ops
 from environments.tasks.accessibility import desktop_tree
 from environments.tasks.errors import UnsupportedError
+from environments.terminals import TerminalWindow
 from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Routes
 
 COMMAND_TIMEOUT = 120.0
@@ -45,13 +46,34 @@ def _seconds(data: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-def _command(data: dict[str, Any]) -> tuple[Any, bool]:
+def _command(data: dict[str, Any]) -> tuple[Any, bool, TerminalWindow | None]:
+    """The request's command as it runs here, whether through a shell, and the terminal window it opens.
+
+    Every route that runs an argv maps OSWorld's Ubuntu program names (google-chrome, gnome-terminal)
+    to this guest's, since on OSWorld's VM those names run from any route; a shell line runs as given,
+    with scripts of those names first on its PATH (`_env`)."""
     command, shell = _need(data, "command"), bool(data.get("shell", False))
     if not isinstance(command, (str, list)) or (isinstance(command, list) and not all(isinstance(c, str) for c in command)):
         raise Refused(HTTPStatus.BAD_REQUEST, "command must be a string or a list of strings")
-    if not shell:
-        command = desktop_ops.argv(command)
-    return command, shell
+    if shell:
+        return command, shell, None
+    program = desktop_ops.program(command)
+    return program.argv, shell, program.terminal
+
+
+def _env(shell: bool) -> dict[str, str] | None:
+    return desktop_ops.shell_env() if shell else None
+
+
+def _start(h: Handler, command: Any, shell: bool, terminal: TerminalWindow | None) -> None:
+    """Start a program that runs on; a terminal is started once its prompt shows (GNOME Terminal opens
+    ready to type)."""
+    process = subprocess.Popen(command, shell=shell, env=_env(shell), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with h.server.lock:
+        h.server.launched.append(process)
+    if terminal is not None:
+        desktop_ops.TERMINALS.wait_until_ready(terminal, process)
 
 
 def screenshot(h: Handler) -> tuple:
@@ -59,10 +81,13 @@ def screenshot(h: Handler) -> tuple:
 
 
 def execute(h: Handler) -> tuple:
-    command, shell = _command(h.json())
+    command, shell, terminal = _command(h.json())
+    if terminal is not None:  # gnome-terminal returns once its window is open; its stand-in runs on
+        _start(h, command, shell, terminal)
+        return HTTPStatus.OK, {"status": "success", "output": "", "error": "", "returncode": 0}, "json"
     try:
-        done = subprocess.run(command, shell=shell, capture_output=True, text=True, errors="replace",
-                              timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
+        done = subprocess.run(command, shell=shell, env=_env(shell), capture_output=True, text=True,
+                              errors="replace", timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
     except FileNotFoundError as err:
         return HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error", "message": f"{err.filename}: not found"}, "json"
     except subprocess.TimeoutExpired:
@@ -71,11 +96,8 @@ def execute(h: Handler) -> tuple:
 
 
 def launch(h: Handler) -> tuple:
-    command, shell = _command(h.json())
-    process = subprocess.Popen(command, shell=shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    with h.server.lock:
-        h.server.launched.append(process)
+    command, shell, terminal = _command(h.json())
+    _start(h, command, shell, terminal)
     return HTTPStatus.OK, f"{command} launched successfully", "text"
 
 
@@ -170,14 +192,14 @@ def run_bash_script(h: Handler) -> tuple:
 
 def execute_with_verification(h: Handler) -> tuple:
     data = h.json()
-    command, shell = _command(data)
+    command, shell, _terminal = _command(data)
     max_wait, interval = _seconds(data, "max_wait_time", 10.0), max(_seconds(data, "check_interval", 1.0), 0.05)
     verification = data.get("verification") or {}
     if not isinstance(verification, dict):
         raise Refused(HTTPStatus.BAD_REQUEST, "verification must be an object such as {\"window_exists\": \"title\"}")
     started = time.monotonic()
-    subprocess.Popen(command, shell=shell, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(command, shell=shell, env=_env(shell), stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = started + max_wait
     while True:
         if desktop_ops.verified(verification):
@@ -245,6 +267,12 @@ def _window_ids() -> set[str]:
     return {line.split()[0] for line in listed.splitlines() if line.strip()}
 
 
+def terminal(h: Handler) -> tuple:
+    """The text of the terminal focused in the active window, None when that window is no terminal
+    (OSWorld's /terminal); a failure to read it is the protocol's 500."""
+    return HTTPStatus.OK, {"output": desktop_ops.TERMINALS.focused_output(), "status": "success"}, "json"
+
+
 def clear_task_files(h: Handler) -> tuple:
     return HTTPStatus.OK, "no task-file folder is configured; nothing removed", "text"
 
@@ -271,7 +299,7 @@ GET_ROUTES = {
     "/screenshot": screenshot,
     "/platform": lambda h: (HTTPStatus.OK, "Linux", "text"),
     "/cursor_position": lambda h: (HTTPStatus.OK, list(desktop_ops.pointer()), "json"),
-    "/terminal": lambda h: (HTTPStatus.OK, {"output": None}, "json"),
+    "/terminal": terminal,
     "/accessibility": accessibility,
     "/probe": lambda h: (HTTPStatus.OK, {"status": "Probe successful"}, "json"),
     "/obs_winagent": unsupported("WAA's Windows observation (this is a Linux server)"),

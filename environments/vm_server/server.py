@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 from pathlib import Path
 
 import environments.vm_server.desktop_ops as desktop_ops
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"listening on http://{host}:{port}", flush=True)
     if args.generate_token:
         print(f"token {token}", flush=True)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -57,6 +59,12 @@ def main(argv: list[str] | None = None) -> None:
         server.server_close()
         for process in server.launched:
             desktop_ops.stop_group(process)
+
+
+def _stop(_signal: int, _frame: object) -> None:
+    """SIGTERM (a VM shutting down, a test ending) stops what the server started, as Ctrl+C does
+    (its launched programs here, its terminals at exit)."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -105,5 +105,6 @@ def get_vm_command_error(context: TaskContext, params: CommandParams) -> str | N
 
 @getter("vm_terminal_output")
 def get_vm_terminal_output(context: TaskContext, _params: NoParams) -> str | None:
-    """The text on the task's terminal."""
+    """The text of the terminal in the focused window; None when the active window is no terminal
+    (OSWorld's getter, which reads its server's /terminal)."""
     return context.machine.terminal_output()
