@@ -22,6 +22,8 @@ from environments.settings import VM_RETRIES, VM_TIMEOUT, number_from_env
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
 BACKOFF = 0.5
+OPEN_FILE_TIMEOUT = 1810.0
+"""/setup/open_file: the server waits up to 1800 s for the window (its default, OSWorld's), plus 10 s."""
 READ_ONLY_POSTS = frozenset({
     "/screen_size", "/file", "/list_directory", "/desktop_path", "/window_size", "/wallpaper",
     "/file_exists", "/folder_exists", "/documents_path",
@@ -175,7 +177,9 @@ class VMClient:
         self._request("POST", "/setup/launch", json={"command": command, "shell": shell})
 
     def open_file(self, path: str) -> None:
-        self._request("POST", "/setup/open_file", json={"path": path})
+        """Open `path` and wait for its window: the server waits up to its own bound (OSWorld's: 30 min),
+        so this request waits a little longer than that, as OSWorld's client does."""
+        self._request("POST", "/setup/open_file", json={"path": path}, timeout=OPEN_FILE_TIMEOUT)
 
     def window(self, action: str, name: str, strict: bool = False, by_class: bool = False) -> None:
         """`action` is activate or close (/setup/activate_window, /setup/close_window)."""

@@ -25,7 +25,9 @@ __all__ = ["TERMINALS", "argv", "close_all_windows", "open_and_wait", "pointer",
            "screenshot_png", "shell_env", "stop_group", "to_trash", "tree", "verified", "window",
            "window_size"]
 
-OPEN_TIMEOUT = 30.0
+OPEN_TIMEOUT = 1800.0
+"""How long /setup/open_file waits for the window by default: OSWorld's server's own bound. LibreOffice in a
+guest under software emulation takes over a minute to show its window; the route returns as soon as it does."""
 TERMINALS = Terminals(f"kimi-vm-server-{os.getpid()}")
 """The terminals `gnome-terminal` opens on this server's display, on a tmux server of this process."""
 atexit.register(TERMINALS.stop)
