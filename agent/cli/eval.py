@@ -51,8 +51,8 @@ def eval_command(
     vm_url: Annotated[Optional[list[str]], typer.Option(help="VM server URL for --env osworld/waa (repeat: one per worker).")] = None,
     vm_urls_file: Annotated[Optional[Path], typer.Option(help="A file with one VM server URL per line; with --executor ray, optionally followed by a Ray custom resource the VM's actor needs (pins it to the VM's node).")] = None,
     vm_token: Annotated[Optional[str], typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM servers.")] = None,
-    provider: Annotated[Optional[str], typer.Option(help="VMs the harness manages (tasks run in them through the VM server): qemu boots one VM per worker from --vm-image and restores its init_state snapshot before every task after the first; url uses the --vm-url VMs, reverted by --revert-command if given. Default with --env osworld/waa: url.", rich_help_panel="VMs", show_default=False)] = None,
-    vm_image: Annotated[Optional[Path], typer.Option(help="qemu: the base image (never written), e.g. one built by `kimi-agent vm build`, OSWorld's Ubuntu.qcow2.", rich_help_panel="VMs", show_default=False)] = None,
+    provider: Annotated[Optional[str], typer.Option(help="VMs the harness manages (tasks run in them through the VM server): qemu boots one VM per worker (or Ray actor, on its node) from --vm-image and restores its init_state snapshot before every task after the first; url uses the --vm-url VMs, reverted by --revert-command if given. Default with --env osworld/waa: url.", rich_help_panel="VMs", show_default=False)] = None,
+    vm_image: Annotated[Optional[Path], typer.Option(help="qemu: the base image (never written), e.g. one built by `kimi-agent vm build`, OSWorld's Ubuntu.qcow2. With --executor ray, every node that runs an actor needs the same file at the same path (each actor checks its SHA-256).", rich_help_panel="VMs", show_default=False)] = None,
     vms: Annotated[Optional[int], typer.Option(min=1, help="qemu: VMs at once, one per worker (sets --workers).", rich_help_panel="VMs", show_default=False)] = None,
     no_revert: Annotated[bool, typer.Option("--no-revert", help="Never revert a VM between tasks (each task runs on what the last left): the run is marked not comparable.", rich_help_panel="VMs")] = False,
     revert_command: Annotated[Optional[str], typer.Option(help="url: a command that restores your VM (run without a shell before each task after the first), e.g. one calling your hypervisor's snapshot tool.", rich_help_panel="VMs", show_default=False)] = None,
@@ -138,7 +138,7 @@ def eval_command(
         if name == "openai" and not base_url:
             raise typer.BadParameter("--executor ray needs the model endpoint(s) every node can reach", param_hint="--base-url")
     vm, env, workers = _vm_spec(provider, env, vm_image, vms, workers, urls, no_revert, revert_command, accel,
-                                vm_memory, vm_cores, vm_vnc_displays, executor)
+                                vm_memory, vm_cores, vm_vnc_displays)
     if env in VM_KINDS and (vm is None or vm.provider == "url") and len(urls) < workers:
         raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
     screen = parse_size(size)
@@ -220,7 +220,6 @@ def eval_command(
 def _vm_spec(
     provider: str | None, env: str, image: Path | None, vms: int | None, workers: int, urls: list[str],
     no_revert: bool, revert_command: str | None, accel: str, memory: int, cores: int, displays: str,
-    executor: str,
 ) -> tuple[VMSpec | None, str, int]:
     """The VMs of the run (None: no VM), and the env kind and worker count they imply."""
     if provider is None and env in VM_KINDS:
@@ -239,9 +238,6 @@ def _vm_spec(
     elif env not in VM_KINDS:
         raise typer.BadParameter(f"--provider runs tasks in VMs: use --env osworld or waa, not {env}",
                                  param_hint="--env")
-    if executor == "ray" and provider == "qemu":
-        raise typer.BadParameter("--provider qemu runs with the local executor only (Ray actors booting VMs "
-                                 "are not done)", param_hint="--provider")
     if accel not in ("kvm", "tcg", "auto"):
         raise typer.BadParameter("use kvm, tcg or auto", param_hint="--accel")
     found = re.fullmatch(r"(\d+)-(\d+)", displays.strip())

@@ -1,6 +1,6 @@
 """`kimi-agent replay` and `kimi-agent record`: re-executing a trajectory, and recording a human one.
 
-    python -m agent.cli.replay replay DIR [--env desktop|xvfb|browser] ...
+    python -m agent.cli.replay replay DIR [--env desktop|xvfb|browser|vm] ...
     python -m agent.cli.replay record DIR [--stop-hotkey ctrl+alt+q] ...
 """
 
@@ -22,14 +22,14 @@ from actions.keys import UnknownKeyError
 from agent.cli.options import env_kind, parse_size
 from agent.record.demonstration import RecordOptions, record_demonstration
 from agent.record.input_grouping import parse_hotkey
-from agent.replay.environment import ReplayEnvRequest, replay_env
+from agent.replay.environment import REPLAY_KINDS, ReplayEnvRequest, replay_env
 from agent.replay.reenact import (
     OnDivergence, ReplayError, ReplayOptions, ReplayReport, StepReplay, load_episode, replay, selected_steps,
 )
 from agent.replay.similarity import DEFAULT_THRESHOLD
 from environments.base import TaskOptions
 from environments.chromium import BrowserStartError
-from environments.kinds import AGENT_KINDS, VM_KINDS, EnvKind, make_env
+from environments.kinds import MANAGED_VM_KINDS, VM_KINDS, EnvKind, make_env
 from environments.remote.client import VMError
 from environments.screen import CaptureError
 from environments.virtual_desktop import DesktopStartError
@@ -40,8 +40,9 @@ START_ERRORS = (DesktopStartError, BrowserStartError, CaptureError, ActionError,
 
 def replay_command(
     trajectory: Annotated[Path, typer.Argument(help="Episode folder (holding episode.json), or a --record folder with one episode.")],
-    env: Annotated[str | None, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url). Default: the environment the recording ran on, else desktop.", show_default=False)] = None,
+    env: Annotated[str | None, typer.Option(help="desktop: the X display in $DISPLAY; xvfb: a fresh virtual desktop (--launch); browser: a Chromium page (--url); osworld/waa: a VM server (--vm-url); vm: a QEMU VM booted from --vm-image for the replay and stopped after it. Default: the environment the recording ran on, else desktop.", show_default=False)] = None,
     vm_url: Annotated[str | None, typer.Option(help="VM server speaking OSWorld's protocol (--env osworld/waa).")] = None,
+    vm_image: Annotated[Path | None, typer.Option(help="--env vm: the qcow2 image to boot (never written). Default: the image the recording's VM booted from.", show_default=False)] = None,
     vm_token: Annotated[str | None, typer.Option(envvar="KIMI_VM_TOKEN", help="Bearer token for the VM server.")] = None,
     url: Annotated[str | None, typer.Option(help="Page the browser opens first (--env browser). Default: the recorded page.")] = None,
     size: Annotated[str | None, typer.Option(help="xvfb screen / browser viewport, WIDTHxHEIGHT. Default: the recorded screen's size.")] = None,
@@ -60,7 +61,9 @@ def replay_command(
 
     Before a step, the live screen is compared with the frame recorded before it; a step below --threshold has diverged (its recorded and live frames are saved side by side, see --evidence). The environment is started as the recording says it was (env, size, launch commands, page) unless an option says otherwise. Actions are replayed as recorded, never re-grounded. Exit status: 0 every step matched and ran, 3 stopped at a divergence, 1 diverged steps were warned about or an action failed, 2 cannot start.
     """
-    kind = cast(EnvKind, env_kind(env, AGENT_KINDS)) if env is not None else None
+    kind = cast(EnvKind, env_kind(env, REPLAY_KINDS)) if env is not None else None
+    if vm_image is not None and kind not in (*MANAGED_VM_KINDS, None):
+        raise typer.BadParameter("is for --env vm", param_hint="--vm-image")
     if on_divergence not in ("stop", "warn"):
         raise typer.BadParameter("use stop or warn", param_hint="--on-divergence")
     try:
@@ -73,9 +76,18 @@ def replay_command(
         kind=kind, size=parse_size(size) if size else None,
         launch=tuple(tuple(shlex.split(cmd)) for cmd in launch) if launch else None,
         url=url, monitor=monitor, vm_url=vm_url, vm_token=vm_token,
+        vm_image=str(vm_image.resolve()) if vm_image is not None else None,
     ))
     if config.kind in VM_KINDS and not config.vm_url:
         raise typer.BadParameter(f"--env {config.kind} needs the VM server's URL", param_hint="--vm-url")
+    if config.kind in MANAGED_VM_KINDS:
+        if not config.vm_image:
+            raise typer.BadParameter("--env vm needs the image to boot (the recording names none)",
+                                     param_hint="--vm-image")
+        if not Path(config.vm_image).is_file():
+            raise typer.BadParameter(f"no image at {config.vm_image}", param_hint="--vm-image")
+    elif vm_image is not None:
+        raise typer.BadParameter(f"is for --env vm; this replay runs on {config.kind}", param_hint="--vm-image")
     if config.kind == "browser" and config.url == "about:blank" and url is None:
         raise typer.BadParameter("--env browser needs the page to start from (the recording names none)",
                                  param_hint="--url")
@@ -95,6 +107,9 @@ def replay_command(
     except START_ERRORS as err:
         console.print(f"[red]cannot start the environment: {escape(str(err))}[/red]", highlight=False)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:  # e.g. while a VM boots: what it started dies with this process
+        console.print("[yellow]interrupted[/yellow]")
+        raise typer.Exit(130) from None
     interrupted = False
     try:
         environment.reset(options=TaskOptions(instruction=episode.info.instruction))

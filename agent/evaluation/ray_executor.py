@@ -2,10 +2,14 @@
 
 Each actor owns one environment (a managed desktop, a browser, or one VM) and reserves what it
 declares (CPUs, memory, custom resources such as `display` or a VM's own), so Ray places it on a
-node that has them. Tasks are pulled: the driver hands the next task to whichever actor is idle,
-so fast actors take more. Results are stored by the driver (`store_result`), exactly as with local
-workers, so resume is the same. An actor, or its node, that dies has its task run again (up to
-`RayOptions.requeue` times, then it counts as errored) and is replaced; the run goes on.
+node that has them. With `--provider qemu` each actor boots its own VM on its node from the run's image
+(the same path, checked by SHA-256 when the actor starts), reverts it before every task after the first
+as local workers do, and QEMU dies with the actor process however it ends (`environments.vm.lifetime`:
+Ray runs a plain actor's methods on its process's main thread, the thread QEMU's death signal follows).
+Tasks are pulled: the driver hands the next task to whichever actor is idle, so fast actors take
+more. Results are stored by the driver (`store_result`), exactly as with local workers, so resume is
+the same. An actor, or its node, that dies has its task run again (up to `RayOptions.requeue` times,
+then it counts as errored) and is replaced; the run goes on.
 
 Actors write each task's trajectory and log into the results folder themselves: on several hosts
 that folder must be one shared filesystem mounted at the same path everywhere (checked when each
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -26,13 +31,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agent.evaluation.options import EvalOptions, WorkerSpec
+from agent.evaluation.options import EvalOptions, VMSpec, WorkerSpec
 from agent.evaluation.results import TaskResult, task_folder
 from agent.evaluation.worker import open_worker
 from agent.trajectory.atomic import write_atomic
 from environments.kinds import VM_KINDS
 from environments.settings import all_settings
 from environments.tasks.model import Task
+from environments.vm.digest import image_sha256
 
 INSTALL_HINT = "pip install 'kimi-desktop-agent[ray]'"
 MARKER_FILE = ".ray-run"
@@ -72,13 +78,33 @@ def check_shared(marker: Path, token: str) -> None:
         )
 
 
+class ImageNotOnNode(RayExecutorError):
+    """An actor's node lacks the run's VM image at the driver's path, or holds another file there."""
+
+
+def check_image(vm: VMSpec | None, digest: str | None) -> None:
+    """Fail unless this node holds the image the actor's VM boots from: the driver's path and SHA-256 (the
+    manifest's). A node's first check reads the whole image; the digest is then cached beside it."""
+    if vm is None or vm.provider != "qemu" or vm.image is None:
+        return
+    host = socket.gethostname()
+    if not vm.image.is_file():
+        raise ImageNotOnNode(f"{host} has no VM image at {vm.image}: copy the driver's image to that path on "
+                             "every node that may run an actor (or mount it there from a shared filesystem)")
+    found = image_sha256(vm.image)
+    if digest is not None and found != digest:
+        raise ImageNotOnNode(f"{host}: {vm.image} is not the driver's image (sha256 {found[:12]}…, the "
+                             f"driver's {digest[:12]}…): copy the driver's image to that path")
+
+
 class TaskActor:
     """A `TaskWorker` hosted in a Ray actor process, with its own environment and model client."""
 
-    def __init__(self, spec: WorkerSpec, marker: str, token: str) -> None:
+    def __init__(self, spec: WorkerSpec, marker: str, token: str, image_digest: str | None = None) -> None:
         import ray
 
         check_shared(Path(marker), token)
+        check_image(spec.vm, image_digest)
         node = ray.get_runtime_context().get_node_id()
         self.where = f"ray actor pid {os.getpid()} on {socket.gethostname()} (node {node[:8]}, model {spec.backend.base_url or spec.backend.name})"
         self._stack = ExitStack()
@@ -91,7 +117,7 @@ class TaskActor:
         return self._worker.run_task(task, Path(folder))
 
     def close(self) -> None:
-        """Close the environment (desktop, browser) before the actor is killed."""
+        """Close the environment (desktop, browser, VM) before the actor is killed."""
         self._stack.close()
 
 
@@ -124,6 +150,9 @@ class _Driver:
         self.ray, self.options, self.total = ray, options, len(tasks)
         self.on_start, self.on_result, self.on_status = on_start, on_result, on_status
         self.marker, self.token = marker, token
+        vm = options.vm
+        # The digest the manifest records (cached beside the image): every actor's node must boot that file.
+        self.image_digest = image_sha256(vm.image) if vm is not None and vm.image is not None else None
         self.pending: deque[Task] = deque(tasks)
         self.waiting: dict[Any, tuple[_Slot, Task | None]] = {}  # in flight: a task, or None for "actor started"
         self.idle: list[_Slot] = []
@@ -131,7 +160,8 @@ class _Driver:
         self.announced: set[str] = set()
         self.ever_started = False
         self.last_failure = ""
-        needs_vm = options.env in VM_KINDS
+        # A VM given by URL per actor (`--vm-url`); with `--provider qemu` each actor boots its own instead.
+        needs_vm = options.env in VM_KINDS and (options.vm is None or options.vm.provider == "url")
         count = min(options.workers, len(tasks))
         if needs_vm and len(options.vm_urls) < count:
             raise RayExecutorError(f"--workers {count} on --env {options.env} needs as many VM URLs; got {len(options.vm_urls)}")
@@ -167,7 +197,8 @@ class _Driver:
             max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD",
             # Actors inherit their node's environment, not the driver's: pass on the agent's settings.
             runtime_env={"env_vars": all_settings()},
-        ).remote(self.options.worker_spec(slot.base_url, slot.vm_url), str(self.marker), self.token)
+        ).remote(self.options.worker_spec(slot.base_url, slot.vm_url), str(self.marker), self.token,
+                 self.image_digest)
         slot.started = slot.busy = False
         self.waiting[slot.actor.location.remote()] = (slot, None)
 
@@ -279,7 +310,8 @@ def run_ray(
     ray = import_ray()
     # Actors run in other working directories, perhaps on other hosts: every path they get is absolute.
     options = replace(options, results=options.results.resolve(),
-                      policy=options.policy.resolve() if options.policy is not None else None)
+                      policy=options.policy.resolve() if options.policy is not None else None,
+                      script=options.script.resolve() if options.script is not None else None)
     tasks = [task.model_copy(update={"source_path": task.source_path.resolve()}) if task.source_path else task
              for task in tasks]
     token = uuid.uuid4().hex
@@ -309,9 +341,12 @@ def run_ray(
 
 
 def _cause(err: BaseException) -> str:
-    """The first line of a Ray error (its full text repeats tracebacks and actor ids)."""
-    text = str(err).strip()
-    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
+    """The first line of a Ray error (its full text repeats tracebacks and actor ids); for an actor whose
+    `__init__` raised, the line of that exception (the last of the traceback Ray quotes)."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+    if len(lines) > 1 and "creation task" in lines[0]:
+        return f"{type(err).__name__}: the actor could not start: {lines[-1].strip()}"
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"
 
 
 def _fmt(resources: dict[str, float]) -> str:

@@ -3,7 +3,8 @@
 Replaying on a desktop started differently from the recorded one (another launch command,
 size or page) diverges at the first step — the demo's xterm with its geometry and font,
 replayed on a plain `xterm`, measured 0.612 against a threshold of 0.97 — so each setting the
-recording stored (`EpisodeInfo.setup`) is reused unless the command line gives it.
+recording stored (`EpisodeInfo.setup`) is reused unless the command line gives it. A recording made on
+`--env vm` names the base image its VM booted from: the replay boots a fresh VM from the same image.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import shlex
 from dataclasses import dataclass
 
 from agent.trajectory.store import EnvSetup, Trajectory
-from environments.kinds import AGENT_KINDS, EnvConfig, EnvKind
+from environments.kinds import AGENT_KINDS, MANAGED_VM_KINDS, EnvConfig, EnvKind
+
+REPLAY_KINDS: tuple[EnvKind, ...] = AGENT_KINDS + MANAGED_VM_KINDS
+"""Kinds an episode replays on: a person's, plus a VM the replay boots from an image (`--env vm`)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class ReplayEnvRequest:
     monitor: int = 1
     vm_url: str | None = None
     vm_token: str | None = None
+    vm_image: str | None = None
 
 
 def replay_env(trajectory: Trajectory, request: ReplayEnvRequest) -> tuple[EnvConfig, list[str]]:
@@ -55,13 +60,17 @@ def replay_env(trajectory: Trajectory, request: ReplayEnvRequest) -> tuple[EnvCo
     if vm_url is None and same is not None and same.vm_url:
         vm_url = same.vm_url
         reused.append(f"vm-url {vm_url}")
+    vm_image = request.vm_image
+    if vm_image is None and same is not None and same.vm_image:
+        vm_image = same.vm_image
+        reused.append(f"vm-image {vm_image}")
     scale = first.scale if first is not None else same.scale if same is not None else 1.0
     config = EnvConfig(
         kind, size=size, scale=scale, monitor=request.monitor, launch=launch or (), url=url or "about:blank",
-        vm_url=vm_url, vm_token=request.vm_token,
+        vm_url=vm_url, vm_token=request.vm_token, vm_image=vm_image,
     )
     return config, reused
 
 
 def _recorded_kind(setup: EnvSetup | None) -> EnvKind | None:
-    return next((kind for kind in AGENT_KINDS if setup is not None and setup.kind == kind), None)
+    return next((kind for kind in REPLAY_KINDS if setup is not None and setup.kind == kind), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.trajectory.store import EnvSetup
@@ -20,4 +21,5 @@ def env_setup(config: EnvConfig) -> EnvSetup:
         monitor=config.monitor,
         launch=[list(argv) for argv in config.launch] if config.kind == "xvfb" else [],
         url=config.url if config.kind == "browser" else None, vm_url=config.vm_url,
+        vm_image=str(Path(config.vm_image).resolve()) if config.kind == "vm" and config.vm_image else None,
     )

@@ -145,6 +145,8 @@ class EnvSetup(_Record):
     url: str | None = None
     """The page a browser opened first."""
     vm_url: str | None = None
+    vm_image: str | None = None
+    """The base image a `vm` environment booted (absolute path): replay boots a VM from it again."""
 
 
 class EpisodeInfo(_Record):

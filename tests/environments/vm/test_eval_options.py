@@ -36,7 +36,6 @@ def test_the_image_digest_is_cached_beside_the_image_until_it_changes(tmp_path: 
     (["--provider", "qemu"], "--vm-image"),
     (["--provider", "qemu", "--vm-image", "{tmp}/missing.qcow2"], "no image at"),
     (["--provider", "qemu", "--vm-image", "{image}", "--vm-url", "http://127.0.0.1:1"], "--provider url"),
-    (["--provider", "qemu", "--vm-image", "{image}", "--executor", "ray"], "with the local executor only"),
     (["--provider", "qemu", "--vm-image", "{image}", "--env", "xvfb"], "use --env osworld or waa"),
     (["--provider", "url"], "one VM URL per worker"),
     (["--provider", "url", "--vm-url", "http://127.0.0.1:1", "--revert-command", " "], "is empty"),
