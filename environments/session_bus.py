@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from environments.processes import die_with_parent, stop_group
 
 
+OFFICE_PLUGIN = "gtk3"
+"""LibreOffice's window toolkit (VCL plugin): only GTK3 gives Debian's LibreOffice an AT-SPI tree, and
+OSWorld's Ubuntu desktop runs it too. Without libreoffice-gtk3 installed LibreOffice ignores the choice
+and picks its own (`gen`, no tree)."""
+
+
 class SessionBusError(RuntimeError):
     """dbus-daemon did not start a session bus."""
 
@@ -24,9 +30,11 @@ class SessionBus:
 
     process: subprocess.Popen | None
     address: str | None
+    office_plugin: str = OFFICE_PLUGIN
 
     @classmethod
     def start(cls, env: dict[str, str]) -> SessionBus:
+        """A bus for programs started with `env`; a LibreOffice plugin `env` names is kept."""
         if shutil.which("dbus-daemon") is None:
             return cls(None, None)
         process = subprocess.Popen(
@@ -38,15 +46,15 @@ class SessionBus:
         if not address:
             stop_group(process)
             raise SessionBusError("dbus-daemon did not start a session bus")
-        return cls(process, address)
+        return cls(process, address, env.get("SAL_USE_VCLPLUGIN") or OFFICE_PLUGIN)
 
     @property
     def env(self) -> dict[str, str]:
-        # GTK's and Qt's accessibility bridges on, as on OSWorld's GNOME desktop.
+        # GTK's, Qt's and LibreOffice's accessibility bridges on, as on OSWorld's GNOME desktop.
         if not self.address:
             return {}
         return {"DBUS_SESSION_BUS_ADDRESS": self.address, "NO_AT_BRIDGE": "0", "GTK_A11Y": "atspi",
-                "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1"}
+                "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1", "SAL_USE_VCLPLUGIN": self.office_plugin}
 
     def stop(self) -> None:
         """The bus with the AT-SPI bus and registry it activated (they share its process group)."""

@@ -114,9 +114,11 @@ class VirtualDesktop:
         return self._processes[0] if self._processes else None
 
     def launch(self, argv: Sequence[str], cwd: str | Path | None = None) -> subprocess.Popen:
-        """Start a program on this desktop; it is stopped with the desktop."""
+        """Start a program on this desktop, on the desktop's session bus (so GTK programs autolaunch no
+        bus of their own that would outlive them); it is stopped with the desktop."""
+        env = {**self.env, **self._bus.env} if self._bus is not None else self.env
         process = subprocess.Popen(
-            [*_DIE_WITH_PARENT, *argv], env=self.env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [*_DIE_WITH_PARENT, *argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )
         self._processes.append(process)
