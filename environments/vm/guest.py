@@ -87,13 +87,27 @@ else
   say "no token in fw_cfg: the server will refuse to listen"
 fi
 mkdir -p /tmp/.X11-unix && chmod 1777 /tmp/.X11-unix
+runtime=/run/user/$(id -u user)
+mkdir -p "$runtime" && chown user:user "$runtime" && chmod 700 "$runtime"
+# One D-Bus session for the whole desktop: the window manager, the apps the server launches and the
+# server's /accessibility share it, and with it the AT-SPI bus it activates (accessibility bridges on;
+# LibreOffice's GTK 3 front end, the one with a tree, as environments.session_bus sets on the host).
 as_user() { setpriv --reuid=user --regid=user --init-groups --reset-env -- env HOME=/home/user USER=user \
-  LOGNAME=user SHELL=/bin/bash DISPLAY=:0 PATH=/usr/local/bin:/usr/bin:/bin \
+  LOGNAME=user SHELL=/bin/bash DISPLAY=:0 PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="$runtime" \
+  DBUS_SESSION_BUS_ADDRESS="unix:path=$runtime/bus" NO_AT_BRIDGE=0 GTK_A11Y=atspi \
+  QT_LINUX_ACCESSIBILITY_ALWAYS_ON=1 SAL_USE_VCLPLUGIN=gtk3 \
   PYTHONPATH=/opt/kimi-agent/src:/opt/kimi-agent/site PYTHONDONTWRITEBYTECODE=1 \
   KIMI_VM_TOKEN="$KIMI_VM_TOKEN" "$@"; }
+as_user dbus-daemon --session --address="unix:path=$runtime/bus" --nofork --nopidfile >/tmp/dbus.log 2>&1 &
 as_user Xvfb :0 -screen 0 "${screen}x24" -nolisten tcp >/tmp/xvfb.log 2>&1 &
-for _ in $(seq 100); do [ -e /tmp/.X11-unix/X0 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -e /tmp/.X11-unix/X0 ] && [ -S "$runtime/bus" ] && break; sleep 0.1; done
 as_user openbox >/tmp/openbox.log 2>&1 &
+if command -v chromium >/dev/null; then
+  # A hidden Chromium with DevTools on 9222 (see kimi-browser); the server starts once it is ready, so
+  # the snapshot holds a started browser.
+  coproc BROWSER { as_user /usr/local/bin/kimi-browser 2>/tmp/kimi-browser.log; }
+  read -r -t 240 -u "${BROWSER[0]}" state && say "browser $state"
+fi
 if [ -n "$KIMI_VM_TOKEN" ]; then
   (umask 077; printf '%s\n' "${KIMI_VM_TOKEN:0:8}" >/run/vncpass) && chown user /run/vncpass
   as_user x11vnc -display :0 -rfbport __VNC__ -forever -shared -passwdfile rm:/run/vncpass \
@@ -106,6 +120,78 @@ say "ready: X on :0 ($screen), server on port __PORT__"
 unset KIMI_VM_TOKEN
 while true; do wait; sleep 1; done
 """
+
+
+BROWSER_SCRIPT = r"""#!/bin/bash
+# The guest's Chromium for tasks that open tabs without launching a browser (the local suite's browser
+# tasks): started at boot, before the snapshot, because it takes 15-25 s to start under TCG and DevTools
+# clients give up after 10 s. Full-screen (--kiosk): when shown, the screen is the page, as in
+# `--env browser`. Hidden (its window unmapped) until the first DevTools client connects on port 9222,
+# where OSWorld's VMs expose Chrome's DevTools (Chrome's own port 1337 behind it); tasks that never
+# touch the browser never see it. Prints "ready" once DevTools answers and the window is hidden.
+setsid chromium __CHROMIUM_ARGS__ --password-store=basic --user-data-dir=/home/user/.config/chromium \
+  --kiosk --remote-debugging-port=1337 about:blank </dev/null >/tmp/chromium.log 2>&1 &
+window=""
+for _ in $(seq 1800); do
+  # the browser window the window manager lists (Chromium maps short-lived helper windows first)
+  window=$(wmctrl -lx | awk '$3 ~ /chromium/ {print $1; exit}')
+  [ -n "$window" ] && (exec 3<>/dev/tcp/127.0.0.1/1337) 2>/dev/null && break
+  sleep 0.1
+done
+[ -n "$window" ] && xdotool windowunmap --sync "$window"
+echo ready
+exec python3 /usr/local/lib/kimi-agent/devtools_relay.py "$window"
+"""
+DEVTOOLS_RELAY = r"""# Port 9222 to Chromium's DevTools on 1337; the first connection shows the hidden browser
+# window. One process relays every connection (a process per connection costs seconds under TCG).
+import asyncio
+import subprocess
+import sys
+
+window = sys.argv[1] if len(sys.argv) > 1 else ""
+
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def relay(reader, writer):
+    global window
+    if window:
+        shown, window = window, ""
+        subprocess.run(["xdotool", "windowmap", "--sync", shown], check=False)
+        # mapped again, it is managed anew: full-screen again, and focused
+        subprocess.run(["wmctrl", "-i", "-r", shown, "-b", "add,fullscreen"], check=False)
+        subprocess.run(["xdotool", "windowactivate", shown], check=False)
+    try:
+        upstream = await asyncio.open_connection("127.0.0.1", 1337)
+    except OSError:
+        writer.close()
+        return
+    await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
+
+
+async def main():
+    server = await asyncio.start_server(relay, "0.0.0.0", 9222)
+    async with server:
+        await server.serve_forever()
+
+
+asyncio.run(main())
+"""
+BROWSER_SCRIPT_PATH = "usr/local/bin/kimi-browser"
+DEVTOOLS_RELAY_PATH = "usr/local/lib/kimi-agent/devtools_relay.py"
+
+
+def browser_script(chromium_args: tuple[str, ...]) -> str:
+    return BROWSER_SCRIPT.replace("__CHROMIUM_ARGS__", " ".join(chromium_args))
 
 
 def init_script(server_port: int, vnc_port: int) -> str:

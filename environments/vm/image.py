@@ -35,7 +35,11 @@ from typing import Callable, Literal, get_args
 
 from packaging.requirements import Requirement
 
-from environments.vm.guest import GuestProfile, init_script, profile_path
+from environments.chromium import CHROMIUM_ARGS
+from environments.vm.guest import (
+    BROWSER_SCRIPT_PATH, DEVTOOLS_RELAY, DEVTOOLS_RELAY_PATH, GuestProfile, browser_script, init_script,
+    profile_path,
+)
 
 Variant = Literal["small", "full"]
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
@@ -44,11 +48,16 @@ BASE_PACKAGES = (
     "linux-image-cloud-amd64", "python3", "python3-tk", "xvfb", "openbox", "xterm", "wmctrl", "xdotool",
     "x11-utils", "iproute2", "kmod", "e2fsprogs", "sudo", "tmux", "procps", "fonts-dejavu-core",
     "ca-certificates",
-    "mousepad", "x11vnc",
+    "mousepad", "x11vnc", "dbus", "at-spi2-core", "python3-pyatspi",
 )
-"""The small variant: an X session, a terminal and a text editor; enough for the server and the os tasks."""
-FULL_PACKAGES = ("chromium", "libreoffice-calc", "libreoffice-writer", "xdg-utils", "socat", "vlc")
-"""Added by the full variant: the apps the local task suite opens (browser, office, media)."""
+"""The small variant: an X session, a terminal and a text editor; enough for the server and the os tasks.
+D-Bus and AT-SPI (with Debian's pyatspi, which the server's `/accessibility` reads the tree with) are
+small."""
+FULL_PACKAGES = ("chromium", "libreoffice-calc", "libreoffice-writer", "libreoffice-impress",
+                 "libreoffice-gtk3", "xdg-utils", "socat", "vlc", "fonts-liberation2")
+"""Added by the full variant: the apps the local task suite opens (browser, office, media), and Impress for
+OSWorld's slide tasks. LibreOffice's GTK 3 front end as on the host (and for its AT-SPI tree); Liberation
+fonts, metric-compatible with the fonts web pages and documents name most."""
 SUITE = "bookworm"
 SERVER_PORT = 5000
 VNC_PORT = 5900
@@ -76,6 +85,8 @@ class Recipe:
     """`name==version` of every Python distribution copied in."""
     project_digest: str
     init: str
+    browser: str
+    """The hidden browser's start script and DevTools relay (see `environments.vm.guest.BROWSER_SCRIPT`)."""
     python: str = f"{sys.version_info.major}.{sys.version_info.minor}"
     suite: str = SUITE
     builder: int = BUILDER_VERSION
@@ -89,7 +100,7 @@ class Recipe:
     def key(self) -> str:
         text = json.dumps({"debian": self.debian_key(), "variant": self.variant,
                            "distributions": self.distributions, "project": self.project_digest,
-                           "init": self.init, "python": self.python})
+                           "init": self.init, "browser": self.browser, "python": self.python})
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -159,6 +170,7 @@ def recipe(variant: Variant) -> Recipe:
         variant=variant, packages=tuple(sorted(packages)),
         distributions=tuple(sorted(f"{key}=={dist.version}" for key, dist in dists.items())),
         project_digest=_project_digest(), init=init_script(SERVER_PORT, VNC_PORT),
+        browser=browser_script(CHROMIUM_ARGS) + DEVTOOLS_RELAY,
         files={key: Path(str(dist.locate_file(""))) for key, dist in dists.items()},
     )
 
@@ -221,6 +233,11 @@ def _install_project(wanted: Recipe, rootfs: Path) -> None:
     init = rootfs / "sbin/kimi-init"
     init.write_text(wanted.init)
     init.chmod(0o755)
+    scripts = ((BROWSER_SCRIPT_PATH, browser_script(CHROMIUM_ARGS)), (DEVTOOLS_RELAY_PATH, DEVTOOLS_RELAY))
+    for path, text in scripts:
+        (rootfs / path).parent.mkdir(parents=True, exist_ok=True)
+        (rootfs / path).write_text(text)
+        (rootfs / path).chmod(0o755)
     (rootfs / "etc/hostname").write_text("kimi-vm\n")
     (rootfs / "etc/hosts").write_text("127.0.0.1 localhost kimi-vm\n")
     resolv = rootfs / "etc/resolv.conf"

@@ -35,17 +35,19 @@ class VMHandle:
     server_url: str
     token: str | None = None
     ports: dict[int, int] = field(default_factory=dict)
-    """Guest service port → host port on 127.0.0.1 (DevTools 9222, VLC 8080)."""
+    """Guest service port → host port on `host` (DevTools 9222, VLC 8080)."""
     vnc: str | None = None
     """host:port (loopback) of a VNC server showing the desktop, for `vncviewer` or an SSH tunnel."""
     console_vnc: str | None = None
     """host:port (loopback) of QEMU's own VNC: the emulated screen (boot; OSWorld's and WAA's desktops)."""
     serial_log: Path | None = None
     pid: int | None = None
+    host: str = "127.0.0.1"
+    """The loopback address the forwarded ports listen on (the qemu provider gives each VM its own)."""
 
     def describe(self) -> str:
         parts = [f"{self.name}: server {self.server_url}"]
-        parts += [f"guest :{guest} at 127.0.0.1:{host}" for guest, host in sorted(self.ports.items())]
+        parts += [f"guest :{guest} at {self.host}:{port}" for guest, port in sorted(self.ports.items())]
         if self.vnc:
             parts.append(f"VNC {self.vnc}")
         if self.console_vnc and self.console_vnc != self.vnc:

@@ -7,6 +7,11 @@ well. When `savevm` still fails (e.g. a device that cannot migrate) the provider
 to a reboot from a fresh overlay before each task. Measured 2026-12-04 on a loaded 2-core CI machine under
 TCG with our small image: boot to a serving VM 37-91 s, `savevm` 0.6-0.9 s, `loadvm` until the server
 answers and the clock is set 0.9-2.3 s (`python -m benchmarks.vm` prints the current figures).
+
+Each VM's forwards listen on a loopback address of its own (127.A.B.C) with the guest's own port numbers,
+so a VM is reached as OSWorld reaches its VMs — the VM's address with the fixed ports: the server on 5000,
+Chromium's DevTools on 9222, VLC on 8080 — and the getters that build those URLs from the server's host work
+unchanged. Loopback only: nothing is reachable from another machine.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 Firmware = Literal["bios", "uefi"]
 DiskBus = Literal["virtio", "sata"]
 
+PORT_TRIES = 5
+PORT_CLASHES = ("Address already in use", "host forwarding rule")
+"""What QEMU says when a VNC display or a forward it was given is taken."""
+
 _accel_choices: dict[str, AccelChoice] = {}
 """One probe per process and wanted accelerator: a hanging KVM costs the probe's whole timeout."""
 
@@ -68,10 +77,30 @@ class QemuOptions:
     extra_args: tuple[str, ...] = field(default=())
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def forward_address(ports: list[int], tries: int = 32) -> tuple[str, dict[int, int]]:
+    """A loopback address of the VM's own on which every guest port in `ports` is free, and the guest → host
+    port map (the same numbers); if none is found (say, a program listens on every address on one of these
+    ports), 127.0.0.1 with free ports, which reaches the server but not OSWorld's fixed service ports."""
+    for _ in range(tries):
+        host = f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+        if all(_bindable(host, port) for port in ports):
+            return host, {port: port for port in ports}
+    return "127.0.0.1", {port: free_port() for port in ports}
 
 
 def _free_vnc_display(displays: range) -> int | None:
@@ -117,6 +146,7 @@ class QemuProvider:
         self._dirty = False
         self._dir: Path | None = None
         self._ports: dict[int, int] = {}
+        self._host = "127.0.0.1"
         self._vnc: int | None = None
         self._token = secrets.token_urlsafe(24) if self.profile.token else None
 
@@ -127,10 +157,7 @@ class QemuProvider:
             raise VMProviderError(f"{self.options.name} is already running")
         accel = self._accel()
         self._dir = Path(tempfile.mkdtemp(prefix=f"{self.options.name}-", dir=self.options.workdir))
-        vnc = [self.profile.vnc_port] if self.profile.vnc_port else []
-        guest_ports = [self.profile.server_port, *SERVICE_PORTS, *vnc]
-        self._ports = {port: free_port() for port in guest_ports}
-        self._vnc = _free_vnc_display(self.options.vnc_displays) if len(self.options.vnc_displays) else None
+        self._choose_addresses()
         started = time.monotonic()
         try:
             self._boot(accel)
@@ -142,6 +169,16 @@ class QemuProvider:
             raise
         assert self.handle is not None
         return self.handle
+
+    def _choose_addresses(self) -> None:
+        """The loopback address and ports of the forwards, and the VNC display (free when checked)."""
+        vnc = [self.profile.vnc_port] if self.profile.vnc_port else []
+        guest_ports = [self.profile.server_port, *SERVICE_PORTS, *vnc]
+        self._host, self._ports = forward_address(guest_ports)
+        if self._host == "127.0.0.1":
+            self.say(f"guest ports {guest_ports} are taken on every address tried: forwarded to free ports "
+                     "of 127.0.0.1 instead (getters that reach Chromium's DevTools on 9222 will not find it)")
+        self._vnc = _free_vnc_display(self.options.vnc_displays) if len(self.options.vnc_displays) else None
 
     def _accel(self) -> AccelChoice:
         wanted = self.options.accel
@@ -164,14 +201,23 @@ class QemuProvider:
         if self.options.tpm:
             self._start_tpm()
         serial = self._dir / "serial.log"
-        self._process = spawn_owned(self.command(accel, overlay, serial), log=self._dir / "qemu.log")
-        self._qmp = self._connect_qmp()
-        url = f"http://127.0.0.1:{self._ports[self.profile.server_port]}"
+        for attempt in range(PORT_TRIES):
+            self._process = spawn_owned(self.command(accel, overlay, serial), log=self._dir / "qemu.log")
+            try:
+                self._qmp = self._connect_qmp()
+                break
+            except VMProviderError as err:
+                # Another VM starting at the same moment took a port between our check and QEMU's bind.
+                if attempt + 1 == PORT_TRIES or not any(clash in str(err) for clash in PORT_CLASHES):
+                    raise
+                self._process.wait()
+                self._choose_addresses()
+        url = f"http://{self._host}:{self._ports[self.profile.server_port]}"
         host_ports = {guest: host for guest, host in self._ports.items() if guest != self.profile.server_port}
         console = f"127.0.0.1:{5900 + self._vnc}" if self._vnc is not None else None
-        desktop = f"127.0.0.1:{self._ports[self.profile.vnc_port]}" if self.profile.vnc_port else console
+        desktop = f"{self._host}:{self._ports[self.profile.vnc_port]}" if self.profile.vnc_port else console
         self.handle = VMHandle(self.options.name, url, self._token, host_ports, desktop, console, serial,
-                               self._process.pid)
+                               self._process.pid, self._host)
         try:
             wait_for_server(url, self._token, self.options.boot_timeout, alive=self.alive)
         except VMProviderError as err:
@@ -182,7 +228,8 @@ class QemuProvider:
         """The QEMU command line of this VM (public so `vm boot --dry-run` and tests can show it)."""
         assert self._dir is not None
         options, profile = self.options, self.profile
-        forwards = ",".join(f"hostfwd=tcp:127.0.0.1:{host}-:{guest}" for guest, host in self._ports.items())
+        host = self._host
+        forwards = ",".join(f"hostfwd=tcp:{host}:{port}-:{guest}" for guest, port in self._ports.items())
         nic = f"user,model=virtio-net-pci,{forwards}" + (",restrict=on" if options.restrict else "")
         disk_device = ("virtio-blk-pci,drive=disk0" if options.disk_bus == "virtio"
                        else "ide-hd,drive=disk0,bus=ide.0")

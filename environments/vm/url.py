@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from urllib.parse import urlsplit
 
 from environments.remote.client import VMClient, VMError
 from environments.vm.provider import RevertPolicy, VMHandle, VMProviderError, wait_for_server
@@ -28,7 +29,7 @@ class UrlProvider:
             raise VMProviderError("--vm-revert-command is empty: give the command that restores your VM")
         self.revert_policy: RevertPolicy = "command" if self.argv else "none"
         self.boot_timeout = boot_timeout
-        self.handle = VMHandle(vm_name, self.url, token)
+        self.handle = VMHandle(vm_name, self.url, token, host=urlsplit(self.url).hostname or "127.0.0.1")
         self._dirty = False
 
     def start(self) -> VMHandle:

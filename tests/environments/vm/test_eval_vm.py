@@ -3,7 +3,8 @@ restores its `init_state` snapshot before every task after the first.
 
 Three tasks (eval_data/): `a` leaves a file in the home folder, `b` scores 1 only when that file is absent,
 `c` (20 s of setup) checks the same. With revert, `b` scores 1; without it, 0: the revert is what matters.
-The shipped suite's text-editor tasks, run in the same VM, score as they do on `--env xvfb`.
+The shipped suite's text-editor tasks and two of its terminal tasks (GNOME Terminal's stand-in in the guest,
+its output read through the server's `/terminal`), run in the same VM, score as they do on `--env xvfb`.
 QEMU killed during `c` → that attempt errors, the VM is rebooted and `c` scores on the fresh VM. `--vms 2`
 runs two VMs at once, and SIGKILL of `eval` leaves no QEMU. Three evals, four VM boots in all.
 """
@@ -11,6 +12,7 @@ runs two VMs at once, and SIGKILL of `eval` leaves no QEMU. Three evals, four VM
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -103,22 +105,29 @@ def _wait(condition: Callable[[], bool], timeout: float, process: subprocess.Pop
         time.sleep(0.2)
 
 
+SUITE_TASKS = {"text_editor": ("mousepad-append-line", "mousepad-json-setting"),
+               "os": ("terminal-write-file", "terminal-arithmetic")}
+"""The shipped suite's tasks the small image can run (no browser, no office), checked against xvfb."""
+
+
 def _with_suite_tasks(tmp_path: Path) -> tuple[Path, Path]:
-    """Our three tasks plus the shipped suite's text-editor tasks (their files beside, as in the suite),
-    and a solutions folder for all five."""
+    """Our three tasks plus `SUITE_TASKS` (their files beside, as in the suite), and a solutions folder
+    for all of them."""
     tasks, solutions = tmp_path / "tasks", tmp_path / "solutions"
     shutil.copytree(TASKS, tasks / "vmcheck")
-    shutil.copytree(SUITE / "examples" / "text_editor", tasks / "text_editor")
     shutil.copytree(SUITE / "files", tmp_path / "files")
     shutil.copytree(DATA / "solutions", solutions)
-    for task in (tasks / "text_editor").glob("*.json"):
-        shutil.copy(SOLUTIONS / task.name, solutions)
+    for domain, ids in SUITE_TASKS.items():
+        (tasks / domain).mkdir()
+        for task_id in ids:
+            shutil.copy(SUITE / "examples" / domain / f"{task_id}.json", tasks / domain)
+            shutil.copy(SOLUTIONS / f"{task_id}.json", solutions)
     return tasks, solutions
 
 
 def test_revert_before_each_task_and_a_killed_vm_is_rebooted_with_its_task_retried(
         small_image: Path, tmp_path: Path) -> None:
-    """Also: the suite's text-editor tasks run inside the VM through its server and score as on xvfb."""
+    """Also: some of the suite's tasks run inside the VM through its server and score as on xvfb."""
     results = tmp_path / "results"
     tasks, solutions = _with_suite_tasks(tmp_path)
     process = subprocess.Popen(_eval_argv(small_image, tasks, results, solutions=solutions), cwd=ROOT,
@@ -135,12 +144,15 @@ def test_revert_before_each_task_and_a_killed_vm_is_rebooted_with_its_task_retri
     assert process.returncode == 0, output
     # reverted before b: the file a left is gone; c ran again on the rebooted VM: nothing lost
     on_xvfb = tmp_path / "on-xvfb"
+    suite_only = tmp_path / "suite-only"
+    for domain in SUITE_TASKS:
+        shutil.copytree(tasks / domain, suite_only / domain)
     local = subprocess.run([sys.executable, "-m", "agent", "eval", "--env", "xvfb", "--backend", "scripted",
                             "--script", str(solutions), "--model", "replay", "--tasks",
-                            str(tasks / "text_editor"), "--results", str(on_xvfb)],
+                            str(suite_only), "--results", str(on_xvfb)],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert local.returncode == 0, local.stdout + local.stderr
-    assert _scores(on_xvfb) == {"mousepad-append-line": 1.0, "mousepad-json-setting": 1.0}
+    assert _scores(on_xvfb) == {task_id: 1.0 for ids in SUITE_TASKS.values() for task_id in ids}
     assert _scores(results) == {"a-leave-file": 1.0, "b-needs-clean-home": 1.0, "c-slow-clean-home": 1.0,
                                 **_scores(on_xvfb)}
     assert "vm: reverted (snapshot)" in _log(results, "b-needs-clean-home")
@@ -170,7 +182,8 @@ def test_without_revert_the_second_task_sees_the_first_ones_file_and_the_run_is_
     assert _scores(results) == {"a-leave-file": 1.0, "b-needs-clean-home": 0.0}
     assert "vm: not reverted (revert policy none)" in _log(results, "b-needs-clean-home")
     episode = json.loads((results / "vmcheck" / "a-leave-file" / "trajectory" / "episode.json").read_text())
-    assert episode["vnc"].startswith("127.0.0.1:")  # where a person watches the task (viewer, --watch page)
+    host, _, port = episode["vnc"].rpartition(":")  # where a person watches the task (viewer, --watch page)
+    assert ipaddress.ip_address(host).is_loopback and port == "5900"  # the VM's own loopback address
     summary = json.loads((results / "summary.json").read_text())
     assert summary["comparable"] is False
     assert summary["notes"][0].startswith("not comparable: the VMs are not reverted")

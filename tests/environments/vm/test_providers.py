@@ -1,8 +1,11 @@
-"""The url and docker providers, the accelerator probe, and the CLI's one-line errors."""
+"""The url and docker providers, the accelerator probe, the forwards' addresses, and the CLI's one-line
+errors."""
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +17,7 @@ from environments.kinds import EnvConfig, EnvConfigError
 from environments.vm.accel import choose_accel
 from environments.vm.docker import DockerProvider
 from environments.vm.provider import VMProviderError
-from environments.vm.qemu import QemuProvider
+from environments.vm.qemu import QemuProvider, forward_address
 from environments.vm.url import UrlProvider
 
 
@@ -55,6 +58,24 @@ def test_auto_accel_picks_a_working_accelerator_and_says_why() -> None:
     if choice.accel == "tcg":
         assert "falling back to TCG" in choice.reason
     assert choose_accel("tcg").accel == "tcg"
+
+
+def test_each_vm_gets_a_loopback_address_with_the_guests_own_ports() -> None:
+    """As OSWorld reaches a VM: its address and the fixed ports (DevTools on 9222 beside the server)."""
+    host, ports = forward_address([5000, 9222, 8080])
+    assert ipaddress.ip_address(host).is_loopback and host != "127.0.0.1"
+    assert ports == {5000: 5000, 9222: 9222, 8080: 8080}
+    other, _ = forward_address([5000, 9222, 8080])
+    assert other != host
+
+
+def test_a_port_taken_on_every_address_falls_back_to_free_ports_of_127_0_0_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # a wildcard listener holds this port on every loopback address
+        taken.listen()
+        port = taken.getsockname()[1]
+        host, ports = forward_address([port], tries=3)
+    assert host == "127.0.0.1" and ports[port] != port
 
 
 def test_env_vm_needs_an_image() -> None:

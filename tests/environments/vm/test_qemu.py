@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from environments.remote.client import VMClient
 from environments.vm.guest import read_profile
@@ -26,7 +28,10 @@ def test_the_image_is_cached_by_its_recipe(small_image: Path) -> None:
 
 def test_the_server_inside_answers_with_its_token_only(vm: QemuProvider) -> None:
     assert vm.handle is not None and vm.handle.token
-    assert vm.handle.server_url.startswith("http://127.0.0.1:")
+    # a loopback address of the VM's own, with OSWorld's fixed ports (server 5000, DevTools 9222, VLC 8080)
+    url = urlsplit(vm.handle.server_url)
+    assert ipaddress.ip_address(url.hostname).is_loopback and url.port == 5000
+    assert vm.handle.host == url.hostname and vm.handle.ports == {9222: 9222, 8080: 8080, 5900: 5900}
     client = VMClient(vm.handle.server_url, vm.handle.token)
     try:
         assert client.screenshot().startswith(b"\x89PNG")
