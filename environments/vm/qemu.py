@@ -31,7 +31,7 @@ from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from environments.vm.accel import Accel, AccelChoice, choose_accel
 from environments.vm.guest import TOKEN_FW_CFG, read_profile
-from environments.vm.lifetime import spawn_owned
+from environments.vm.lifetime import mark_owned, spawn_owned, sweep_orphans
 from environments.vm.provider import (
     SERVICE_PORTS, RevertPolicy, VMHandle, VMProviderError, fix_guest_clock, wait_for_server,
 )
@@ -156,7 +156,11 @@ class QemuProvider:
         if self._process is not None:
             raise VMProviderError(f"{self.options.name} is already running")
         accel = self._accel()
-        self._dir = Path(tempfile.mkdtemp(prefix=f"{self.options.name}-", dir=self.options.workdir))
+        parent = self.options.workdir or Path(tempfile.gettempdir())
+        for folder in sweep_orphans(parent):
+            self.say(f"removed {folder}: left by a VM owner that was killed")
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{self.options.name}-", dir=parent))
+        mark_owned(self._dir)
         self._choose_addresses()
         started = time.monotonic()
         try:

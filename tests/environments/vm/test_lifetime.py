@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agent.cli.vm import state_dir
 from environments.remote.client import VMClient
+from environments.vm.lifetime import OWNER_FILE, mark_owned, sweep_orphans
 from environments.vm.qemu import QemuProvider
 from tests.environments.vm.conftest import VNC_DISPLAYS
 
@@ -73,3 +74,27 @@ def test_a_second_vm_booted_by_the_cli_dies_with_its_sigkilled_owner(vm: QemuPro
             owner.kill()
             owner.wait()
         log.close()
+
+
+def test_folders_left_by_a_killed_owner_are_swept_and_no_others(tmp_path: Path) -> None:
+    """A SIGKILLed worker never deletes its VM folder; the next VM started beside it does."""
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        left = tmp_path / "kimi-eval-1-abc"
+        left.mkdir()
+        (left / "overlay.qcow2").write_bytes(b"x" * 1024)
+        stat = Path(f"/proc/{owner.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        (left / OWNER_FILE).write_text(f"{owner.pid} {stat[19]}\n")
+        mine = tmp_path / "kimi-eval-2-def"
+        mine.mkdir()
+        mark_owned(mine)
+        unmarked = tmp_path / "someone-elses"
+        unmarked.mkdir()
+        assert sweep_orphans(tmp_path) == []  # its owner still runs
+    finally:
+        owner.kill()
+        owner.wait()
+    assert sweep_orphans(tmp_path) == [left]
+    assert not left.exists() and mine.is_dir() and unmarked.is_dir()
+    (mine / OWNER_FILE).write_text(f"{os.getpid()} 1\n")  # the pid reused by another process
+    assert sweep_orphans(tmp_path) == [mine]
