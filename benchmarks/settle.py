@@ -1,31 +1,46 @@
-"""Adaptive settling against fixed pauses, on real application actions on a virtual desktop.
+"""Settling against fixed pauses, on real application actions and task setups on a virtual desktop.
 
-    .venv/bin/python -m benchmarks.settle [--rounds 3] [--observe 3] [--configs default patient]
+    .venv/bin/python -m benchmarks.settle [--rounds 3] [--observe 3] [--configs idle frames]
 
 On Xvfb at 1920×1080 with openbox, xterm, mousepad and LibreOffice Calc, each action goes
-through the environment's `perform` (execute + adaptive settle), once with the default
-`SettleConfig` and once with a `patient` one (a ~0.7 s stable window), on fresh desktops.
-Ground truth comes from a separate watcher process that grabs the whole screen every few ms
-for the entire run and logs every change with its time and bounding box; after each action
-the benchmark waits `--observe` seconds more. For each action: the adaptive wait, when the UI
-really last changed (after the action), whether the settled screenshot was taken too early
-(the UI changed after it, or the screen `--observe` s later differs from it), and for fixed
-pauses of 0.5/2/5 s whether they would have been too early and the time adaptive saved.
+through the environment's `perform` (execute + settle), once per settle rule, on fresh
+desktops: `idle` (the default: the applications' activity, `wait_until_idle`), `frames` (three
+equal frames, the earlier default) and `patient` (15 equal frames ≈ 0.7 s). Actions: openbox's
+menu, mousepad's menu and file dialog, launching and closing an xterm, a command printing for
+~1 s, typing into Calc, Calc's menu, its Format Cells dialog and opening a file through its
+Open dialog. Setups: the first observation after `reset` of each desktop task of the local suite
+(Calc, Writer, terminal, mousepad), which must show the application drawn.
+
+Ground truth comes from a separate watcher process that grabs the whole screen within 5 ms of
+every damage the X server reports (and every 0.25 s regardless) for the entire run and logs
+every change with its time and bounding box (its grabs follow changes, so the X server's work
+for them adds at most one grab to the `idle` rule's wait); after each action the benchmark
+waits `--observe` seconds more. For each action: the wait, when the UI really
+last changed (after the action), whether the settled screenshot was taken too early (the UI
+changed after it, or the screen `--observe` s later differs from it), and for fixed pauses of
+0.5/2/5 s (OSWorld sleeps 2 s after an action, WindowsAgentArena 5 s) whether they would have
+been too early and the time the rule saved.
 
 Blinking carets are masked: a change whose bounding box is a vertical bar at most 3 px wide
 and 48 px tall (GTK's and LibreOffice's text caret) is not a UI change. xterm's cursor does
-not blink, and X screenshots never contain the mouse pointer. Prints a table and writes
-benchmarks/results/settle.json.
+not blink, and X screenshots never contain the mouse pointer. The watcher runs in this
+process's session, so the `idle` rule does not count its CPU. Prints a table and writes
+benchmarks/results/settle.json with the load average: on a shared machine waits grow.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import select
+import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 from typing import TYPE_CHECKING
@@ -33,14 +48,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from actions.models import Action, Click, Hotkey, Point, Press, TypeText
+from environments.activity import CARET_HEIGHT, CARET_WIDTH
 from benchmarks.report import write_result
 from environments.screen import ScreenCapture
 from environments.settle import SettleConfig
 
 SIZE = (1920, 1080)
 PAUSES = (0.5, 2.0, 5.0)
-CARET_WIDTH, CARET_HEIGHT = 3, 48
 WATCH_INTERVAL = 0.005
+WATCH_FALLBACK = 0.25
+SUITE = Path(__file__).resolve().parent.parent / "environments" / "tasks" / "suite" / "examples"
+SETUP_TASKS = ("libreoffice_calc/calc-sum-prices", "libreoffice_writer/writer-add-paragraph",
+               "os/terminal-write-file", "text_editor/mousepad-append-line")
+"""The desktop tasks of the local suite, one per application."""
 
 if TYPE_CHECKING:
     from environments.desktop import DesktopEnv
@@ -77,22 +97,44 @@ def _pixels(capture: ScreenCapture) -> np.ndarray:
 
 
 def watch(stop: Event, out: Connection) -> None:
-    """Grab the screen (DISPLAY) until `stop`; send every change, then the mean grab period."""
+    """Grab the screen (DISPLAY) whenever the X server reports damage, and at least every
+    `WATCH_FALLBACK` s, until `stop`; send every change, then how late a change is seen at most
+    on average (the event wait plus a grab).
+
+    Grabbing only on damage keeps the X server idle while the screen is: a watcher grabbing
+    8 MB every few ms would slow every application's X requests and hide their work."""
+    from Xlib import display as xdisplay
+    from Xlib.ext import damage
+
+    connection = xdisplay.Display()
+    connection.damage_query_version()
+    region = connection.screen().root.damage_create(damage.DamageReportNonEmpty)
+    connection.sync()
     capture = ScreenCapture()
     previous = _pixels(capture)
     changes: list[Change] = []
-    grabs, started = 0, time.monotonic()
+    grabs, grabbing, last_grab = 0, 0.0, time.monotonic()
     while not stop.is_set():
-        time.sleep(WATCH_INTERVAL)
+        select.select([connection.fileno()], [], [], WATCH_INTERVAL)
+        damaged = False
+        while connection.pending_events():
+            connection.next_event()
+            damaged = True
         now = time.monotonic()
+        if not damaged and now - last_grab < WATCH_FALLBACK:
+            continue
+        if damaged:
+            connection.damage_subtract(region)
+            connection.sync()
         current = _pixels(capture)
-        grabs += 1
+        grabs, grabbing, last_grab = grabs + 1, grabbing + time.monotonic() - now, now
         box = changed_box(previous, current)
         if box is not None:
             changes.append(Change(now, box))
         previous = current
     capture.close()
-    out.send((changes, (time.monotonic() - started) / max(grabs, 1)))
+    connection.close()
+    out.send((changes, WATCH_INTERVAL + grabbing / max(grabs, 1)))
     out.close()
 
 
@@ -149,24 +191,38 @@ def desktop_scenarios() -> list[tuple[str, str, Action]]:
         ("mousepad menu", "click into mousepad", Click(at=at(1300, 400))),
         ("mousepad menu", "Alt+F opens File", Hotkey(keys=("alt", "f"))),
         ("mousepad menu", "Escape closes it", Press(keys=("escape",))),
+        ("mousepad dialog", "Ctrl+O opens Open", Hotkey(keys=("ctrl", "o"))),
+        ("mousepad dialog", "Escape closes it", Press(keys=("escape",))),
         ("terminal", "click into xterm", Click(at=at(300, 300))),
         ("terminal", "type a command", TypeText(text="xterm -geometry 80x20+100+600 &")),
         ("terminal", "Enter launches xterm", Press(keys=("enter",))),
         ("terminal", "type exit in it", TypeText(text="exit")),
         ("terminal", "Enter closes it", Press(keys=("enter",))),
+        ("terminal", "type a printing loop",
+         TypeText(text="for i in $(seq 40); do echo line $i; sleep 0.02; done")),
+        ("terminal", "Enter prints for ~1 s", Press(keys=("enter",))),
     ]
 
 
-def calc_scenarios(round_index: int) -> list[tuple[str, str, Action]]:
+def calc_scenarios(round_index: int, document: Path) -> list[tuple[str, str, Action]]:
     return [
         ("calc typing", "type a number", TypeText(text=str(12345 + round_index))),
         ("calc typing", "Tab to next cell", Press(keys=("tab",))),
         ("calc typing", "type a formula", TypeText(text=f"=A{round_index + 1}*2")),
         ("calc typing", "Enter computes it", Press(keys=("enter",))),
+        ("calc menu", "Alt+O opens Format", Hotkey(keys=("alt", "o"))),
+        ("calc menu", "Escape closes it", Press(keys=("escape",))),
+        ("calc dialog", "Ctrl+1 Format Cells", Hotkey(keys=("ctrl", "1"))),
+        ("calc dialog", "Escape closes it", Press(keys=("escape",))),
+        ("calc open", "Ctrl+O opens Open", Hotkey(keys=("ctrl", "o"))),
+        ("calc open", "type the file's path", TypeText(text=str(document))),
+        ("calc open", "Enter opens it", Press(keys=("enter",))),
+        ("calc open", "Ctrl+W closes it", Hotkey(keys=("ctrl", "w"))),
     ]
 
 
-def run_trials(env: DesktopEnv, scenarios: list[tuple[str, str, Action]], observe: float, quiet: float) -> list[Trial]:
+def run_trials(env: DesktopEnv, scenarios: list[tuple[str, str, Action]], observe: float,
+               quiet: float) -> list[Trial]:
     trials = []
     final_capture = ScreenCapture()
     for scenario, label, action in scenarios:
@@ -187,21 +243,22 @@ def run_trials(env: DesktopEnv, scenarios: list[tuple[str, str, Action]], observ
     return trials
 
 
-def rows_for(trials: list[Trial], changes: list[Change], observe: float, watch_period: float) -> list[Row]:
+def rows_for(trials: list[Trial], changes: list[Change], observe: float, watch_latency: float) -> list[Row]:
     rows = []
     for trial in trials:
         ui = [c for c in changes if trial.called < c.at <= trial.returned + observe and not c.caret]
         last = max(c.at for c in ui) if ui else None
         adaptive = trial.returned - trial.executed
         ui_done = last - trial.executed if last is not None else None
-        # The watcher sees a change up to one grab period after it happens.
-        early = trial.settled_differs_from_final or (last is not None and last - watch_period > trial.returned)
+        # The watcher sees a change up to one event wait and one grab after it happens.
+        changed_later = last is not None and last - watch_latency > trial.returned
+        early = trial.settled_differs_from_final or changed_later
         rows.append(Row(
             trial.scenario, trial.action, round(adaptive, 3),
             round(ui_done, 3) if ui_done is not None else None,
             round(trial.returned - last, 3) if last is not None and last <= trial.returned else None,
             early, trial.settle_stable,
-            {f"{p:g}s": ui_done is not None and ui_done - watch_period > p for p in PAUSES},
+            {f"{p:g}s": ui_done is not None and ui_done - watch_latency > p for p in PAUSES},
             {f"{p:g}s": round(p - adaptive, 3) for p in PAUSES},
             [(round(c.at - trial.executed, 3), c.box) for c in ui[:12]],
         ))
@@ -209,11 +266,31 @@ def rows_for(trials: list[Trial], changes: list[Change], observe: float, watch_p
 
 
 CONFIGS = {
-    "default": SettleConfig(),
+    "idle": SettleConfig(),
+    "frames": SettleConfig(watch=False),
     # A stable window long enough to outlast LibreOffice's idle-timer toolbar refresh (the
     # longest quiet gap inside one action's changes measured here was 0.59 s).
-    "patient": SettleConfig(interval=0.05, stable_frames=15),
+    "patient": SettleConfig(watch=False, interval=0.05, stable_frames=15),
 }
+
+
+def _watched(env: DesktopEnv, body) -> tuple[list[Trial], list[Change], float]:
+    """Run `body()` (→ trials) on `env`'s display while a watcher process logs every change."""
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    receive, send = context.Pipe(duplex=False)
+    watcher = context.Process(target=watch, args=(stop, send), daemon=True)
+    try:
+        watcher.start()
+        trials = body()
+        stop.set()
+        changes, watch_latency = receive.recv()
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        if watcher.is_alive():
+            watcher.kill()
+    return trials, changes, watch_latency
 
 
 def measure(config: SettleConfig, rounds: int, observe: float, quiet: float) -> tuple[list[Row], float]:
@@ -221,36 +298,70 @@ def measure(config: SettleConfig, rounds: int, observe: float, quiet: float) -> 
     from environments.xvfb import XvfbEnv
 
     env = XvfbEnv(*SIZE, launch=[["xterm", "-geometry", "120x40+0+0"], ["mousepad"]], settle=config)
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    receive, send = context.Pipe(duplex=False)
-    watcher = context.Process(target=watch, args=(stop, send), daemon=True)
-    try:
-        _place(env.desktop.env, "Mousepad", 1000, 100, 800, 600)
-        env.reset()
-        watcher.start()
+    folder = Path(tempfile.mkdtemp(prefix="settle-bench-"))
+    document = folder / "prices.xlsx"
+    shutil.copyfile(SUITE.parent / "files" / "prices.xlsx", document)
+
+    def body() -> list[Trial]:
         trials: list[Trial] = []
         for _ in range(rounds):
-            trials += run_trials(env, desktop_scenarios(), observe, quiet)
-        env.desktop.launch(["libreoffice", "--calc", "--norestore", "--nologo"])
+            trials.extend(run_trials(env, desktop_scenarios(), observe, quiet))
+        env.desktop.launch(["libreoffice", "--calc", "--norestore", "--nologo"], cwd=folder)
         env.desktop.wait_for_window("Calc", timeout=90)
         _place(env.desktop.env, "Calc", 0, 0, *SIZE)
         time.sleep(5)  # LibreOffice keeps drawing for a while after its window maps
         env.perform(Click(at=at(960, 540)))
         for index in range(rounds):
-            trials += run_trials(env, calc_scenarios(index), observe, quiet)
-        stop.set()
-        changes, watch_period = receive.recv()
+            trials.extend(run_trials(env, calc_scenarios(index, document), observe, quiet))
+        return trials
+
+    try:
+        _place(env.desktop.env, "Mousepad", 1000, 100, 800, 600)
+        env.reset()
+        trials, changes, watch_latency = _watched(env, body)
     finally:
-        stop.set()
-        watcher.join(timeout=10)
-        if watcher.is_alive():
-            watcher.kill()
         env.close()
-    return rows_for(trials, changes, observe, watch_period), watch_period
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows_for(trials, changes, observe, watch_latency), watch_latency
+
+
+def measure_setups(config: SettleConfig, observe: float) -> tuple[list[Row], float]:
+    """The first observation after each local-suite desktop task's setup, on one fresh desktop."""
+    from environments.base import TaskOptions
+    from environments.xvfb import XvfbEnv
+
+    env = XvfbEnv(*SIZE, settle=config)
+
+    def body() -> list[Trial]:
+        trials = []
+        final_capture = ScreenCapture()
+        for name in SETUP_TASKS:
+            called = time.monotonic()
+            _, info = env.reset(options=TaskOptions(task=SUITE / f"{name}.json"))
+            returned = time.monotonic()
+            waited = info["result"].timings.capture
+            settled = np.asarray(env.last_screenshot.image)
+            time.sleep(observe)
+            final = np.asarray(final_capture.capture().image)
+            box = changed_box(settled, final)
+            differs = box is not None and not Change(0.0, box).caret
+            trials.append(Trial("first frame", name.split("/")[1], called, returned - waited, returned,
+                                True, differs))
+        final_capture.close()
+        env.reset()  # ends the last task: its programs stop
+        return trials
+
+    try:
+        env.reset()
+        trials, changes, watch_latency = _watched(env, body)
+    finally:
+        env.close()
+    return rows_for(trials, changes, observe, watch_latency), watch_latency
 
 
 def summarize(rows: list[Row]) -> dict:
+    """Early screenshots, the wait, and how long after the UI's last change it ended (the lag:
+    over the rows that changed the screen and were not early)."""
     adaptive = [r.adaptive_s for r in rows]
     lags = [r.lag_s for r in rows if r.lag_s is not None]
     return {
@@ -259,41 +370,58 @@ def summarize(rows: list[Row]) -> dict:
         "adaptive_median_s": round(statistics.median(adaptive), 3), "adaptive_max_s": max(adaptive),
         "lag_median_s": round(statistics.median(lags), 3) if lags else None,
         "lag_max_s": max(lags) if lags else None,
+        "lag_over_0.5s": sum(lag > 0.5 for lag in lags),
         "saved_total_s": {k: round(sum(r.saved_s[k] for r in rows), 1) for k in rows[0].saved_s},
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--observe", type=float, default=3.0, help="seconds to keep watching after each settle")
+    parser.add_argument("--observe", type=float, default=3.0,
+                        help="seconds to keep watching after each settle")
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds between actions")
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--configs", nargs="+", default=["idle", "frames"], choices=list(CONFIGS))
+    parser.add_argument("--cases", nargs="+", default=["setups", "actions"], choices=["setups", "actions"])
     args = parser.parse_args()
     results = {}
+    load_before = [round(x, 2) for x in os.getloadavg()]
     for name in args.configs:
-        rows, watch_period = measure(CONFIGS[name], args.rounds, args.observe, args.quiet)
-        _print(name, rows, CONFIGS[name], watch_period)
+        rows: list[Row] = []
+        periods = []
+        if "setups" in args.cases:
+            setup_rows, period = measure_setups(CONFIGS[name], args.observe)
+            rows += setup_rows
+            periods.append(period)
+        if "actions" in args.cases:
+            action_rows, period = measure(CONFIGS[name], args.rounds, args.observe, args.quiet)
+            rows += action_rows
+            periods.append(period)
+        watch_latency = max(periods)
+        _print(name, rows, CONFIGS[name], watch_latency)
         summary = summarize(rows)
         print(f"{name}: {summary}\n")
-        results[name] = {"config": asdict(CONFIGS[name]), "watch_period_ms": round(watch_period * 1000, 1),
+        results[name] = {"config": asdict(CONFIGS[name]), "watch_latency_ms": round(watch_latency * 1000, 1),
                          "summary": summary, "rows": [asdict(r) for r in rows]}
     write_result("settle", {
-        "size": list(SIZE), "rounds": args.rounds, "observe_s": args.observe,
-        "caret_mask_px": [CARET_WIDTH, CARET_HEIGHT], "configs": results,
+        "size": list(SIZE), "rounds": args.rounds, "observe_s": args.observe, "cases": args.cases,
+        "load_average_at_start": load_before, "caret_mask_px": [CARET_WIDTH, CARET_HEIGHT],
+        "configs": results,
     })
 
 
-def _print(name: str, rows: list[Row], config: SettleConfig, watch_period: float) -> None:
-    print(f"adaptive settle '{name}' ({config})")
-    print(f"vs fixed pauses; watcher grab period {watch_period * 1000:.1f} ms")
-    head = f"{'scenario':14s} {'action':24s} {'adaptive':>8s} {'UI done':>8s} {'lag':>6s} {'early':>5s}"
+def _print(name: str, rows: list[Row], config: SettleConfig, watch_latency: float) -> None:
+    print(f"settle '{name}' ({config})")
+    print(f"vs fixed pauses; watcher latency {watch_latency * 1000:.1f} ms")
+    head = f"{'scenario':15s} {'action':24s} {'adaptive':>8s} {'UI done':>8s} {'lag':>6s} {'early':>5s}"
     head += "".join(f" {'early@' + f'{p:g}s':>9s} {'saved':>6s}" for p in PAUSES)
     print(head)
     for r in rows:
         done = f"{r.ui_done_s:8.3f}" if r.ui_done_s is not None else f"{'-':>8s}"
         lag = f"{r.lag_s:6.3f}" if r.lag_s is not None else f"{'-':>6s}"
-        line = f"{r.scenario:14s} {r.action:24s} {r.adaptive_s:8.3f} {done} {lag} {('YES' if r.early else 'no'):>5s}"
+        early = "YES" if r.early else "no"
+        line = f"{r.scenario:15s} {r.action:24s} {r.adaptive_s:8.3f} {done} {lag} {early:>5s}"
         for p in PAUSES:
             key = f"{p:g}s"
             line += f" {('YES' if r.fixed_early[key] else 'no'):>9s} {r.saved_s[key]:6.2f}"

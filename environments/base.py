@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import string
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,9 @@ class ScreenEnv(gym.Env):
         self.instruction = ""
         self._shot: Screenshot | None = None
         self.task_session: TaskSession | None = None
+        self.candidate_listener: Callable[[Screenshot], None] | None = None
+        """Told of each frame the screen will probably settle on, while settling still waits
+        (the agent encodes it meanwhile); the settled frame, if it is that one, is the same object."""
 
     def _task_machine(self, home: Path, cache: Path) -> Machine:
         """The machine a task's setup and getters act on (this env's display, or its browser)."""
@@ -111,6 +115,15 @@ class ScreenEnv(gym.Env):
     def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
         """Wait for the screen to settle after an action: the frame, how, and one capture's cost."""
         raise NotImplementedError
+
+    def _settle_after_setup(self) -> Screenshot:
+        """The first observation after a task's setup: the screen once its applications are drawn.
+        As after an action unless an env knows its apps need longer (a desktop's LibreOffice)."""
+        return self._settle()[0]
+
+    def listen_for_candidates(self, listener: Callable[[Screenshot], None] | None) -> None:
+        """Set (or, with None, clear) `candidate_listener`."""
+        self.candidate_listener = listener
 
     @property
     def last_screenshot(self) -> Screenshot:
@@ -138,7 +151,7 @@ class ScreenEnv(gym.Env):
         started = time.perf_counter()
         self._shot = self._initial_frame()
         if self.task_session is not None:
-            self._shot = self._settle()[0]
+            self._shot = self._settle_after_setup()
         result = ExecutionResult(ok=True, timings=EnvTimings(capture=time.perf_counter() - started))
         return self._observation(), {"result": result}
 
