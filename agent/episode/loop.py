@@ -11,6 +11,7 @@ from actions.coords import Frame
 from actions.errors import FailSafeTriggered
 from actions.models import Action, Done, Fail
 from agent.backends.base import BackendError
+from agent.episode.encode_ahead import EncodeAhead
 from agent.episode.protocol import Observation, Policy
 from agent.safety.guards import EpisodeGuard, Guards, held_back
 from agent.trajectory.store import (
@@ -98,6 +99,11 @@ def run_episode(
     started = time.monotonic()
     result = EpisodeResult(outcome="running", folder=str(writer.folder))
     guard = (guards or Guards()).episode()
+    ahead = EncodeAhead(perception.encode)
+    perception = Perception(ahead.encode)
+    listen = getattr(getattr(env, "unwrapped", env), "listen_for_candidates", None)
+    if listen is not None:  # the env offers each frame it may settle on, to be encoded while it waits
+        listen(ahead.offer)
     where = "environment"  # what an unexpected exception is blamed on: the env's reset, then the agent
     events.started(writer.folder)
     try:
@@ -154,6 +160,9 @@ def run_episode(
             result.outcome = "error"
         final = _final_frame(env, perception, writer) if where == "agent" and result.steps else None
         writer.finish(result.outcome, answer=result.answer, error=result.error, final_frame=final)
+        if listen is not None:
+            listen(None)
+        ahead.close()
     return result
 
 
