@@ -24,15 +24,6 @@ def activity(x_display) -> Iterator[DesktopActivity]:
     watcher.close()
 
 
-@pytest.fixture
-def started(x_display) -> Iterator[list[subprocess.Popen]]:
-    processes: list[subprocess.Popen] = []
-    yield processes
-    for process in processes:
-        process.kill()
-        process.wait()
-
-
 def readings(activity: DesktopActivity, seconds: float, interval: float = 0.02) -> list[Reading]:
     found, deadline = [], time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -48,15 +48,6 @@ def env(x_display) -> Iterator[DesktopEnv]:
     environment.close()
 
 
-@pytest.fixture
-def started(x_display) -> Iterator[list[subprocess.Popen]]:
-    processes: list[subprocess.Popen] = []
-    yield processes
-    for process in processes:
-        process.kill()
-        process.wait()
-
-
 def square_drawn(desktop, shot: np.ndarray) -> bool:
     """Whether `shot` shows the late drawer's window with its black square (other windows of
     earlier tests may still change elsewhere on the shared display)."""
