@@ -43,6 +43,8 @@ class _Turn:
     note: str | None = None
     """Text shown before this turn's screenshot (about the previous step)."""
     reply: str | None = None
+    built: dict[tuple[bool, bool], tuple[Message, ...]] = field(default_factory=dict)
+    """The messages of this answered turn by (screenshot kept, named): built once, not every step."""
 
 
 @dataclass
@@ -76,16 +78,24 @@ class History:
         """
         out = [Message(role="system", content=self.system)]
         for i, turn in enumerate(self.turns):
+            asked_again = feedback is not None and i == len(self.turns) - 1
+            key = (i >= self.first_kept, names)
+            if turn.reply is not None and not asked_again and key in turn.built:
+                out.extend(turn.built[key])
+                continue
             parts: list[Part] = [TextPart(text=self.task)] if i == 0 else []
             if turn.note is not None:
                 parts.append(TextPart(text=turn.note))
             image = ImagePart(image_url=ImageURL(url=turn.name)) if names else turn.image
-            parts.append(image if i >= self.first_kept else TextPart(text=OMITTED))
-            if feedback is not None and i == len(self.turns) - 1:
+            parts.append(image if key[0] else TextPart(text=OMITTED))
+            if asked_again:
                 parts.append(TextPart(text=feedback))
-            out.append(Message(role="user", content=tuple(parts)))
+            built: tuple[Message, ...] = (Message(role="user", content=tuple(parts)),)
             if turn.reply is not None:
-                out.append(Message(role="assistant", content=turn.reply))
+                built += (Message(role="assistant", content=turn.reply),)
+                if not asked_again:
+                    turn.built[key] = built
+            out.extend(built)
         return out
 
     def image_sizes(self) -> list[tuple[int, int]]:

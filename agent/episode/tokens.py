@@ -54,8 +54,11 @@ def segments(
     out: list[Segment] = []
     sizes = iter(image_sizes)
     for message in messages:
-        out.append(Segment(f"turn:{message.role}", TEMPLATE_TOKENS_PER_MESSAGE))
         parts = (message.content,) if isinstance(message.content, str) else message.content
+        if not any(isinstance(part, ImagePart) for part in parts):
+            out.extend(_text_segments(message))
+            continue
+        out.append(Segment(f"turn:{message.role}", TEMPLATE_TOKENS_PER_MESSAGE))
         for part in parts:
             if isinstance(part, str):
                 out.append(Segment("text", text_tokens(part), part))
@@ -66,6 +69,15 @@ def segments(
             else:
                 out.append(Segment("text", text_tokens(part.text), part.text))
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_segments(message: Message) -> tuple[Segment, ...]:
+    """A message without images as segments; kept, since every request resends the same ones."""
+    parts = (message.content,) if isinstance(message.content, str) else message.content
+    texts = [part if isinstance(part, str) else part.text for part in parts]
+    return (Segment(f"turn:{message.role}", TEMPLATE_TOKENS_PER_MESSAGE),
+            *(Segment("text", text_tokens(text), text) for text in texts))
 
 
 @functools.lru_cache(maxsize=64)

@@ -92,3 +92,23 @@ def test_a_turn_needs_its_reply_before_the_next() -> None:
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError):
         HistoryConfig(max_images=2, keep_images=3)
+
+
+def test_answered_turns_are_built_once_and_match_a_fresh_build() -> None:
+    """Each step resends the whole history: answered turns are reused, never rebuilt, yet the request
+    is the same as one built from scratch (screenshots dropped in blocks, names, feedback)."""
+    config = HistoryConfig(max_images=3, keep_images=1)
+    h = History(system="S", task="T", config=config)
+    for i in range(7):
+        h.observe(f"img:{i}", SIZE, f"frames/{i:04d}.png", note="guard said no" if i == 2 else None)
+        before = h.messages()
+        fresh = History(system="S", task="T", config=config, turns=[
+            type(turn)(turn.image, turn.size, turn.name, turn.note, turn.reply) for turn in h.turns],
+            first_kept=h.first_kept)
+        for feedback in (None, "try again"):
+            for names in (False, True):
+                assert h.messages(feedback, names) == fresh.messages(feedback, names)
+        assert h.messages()[-1].content[-1] != TextPart(text="try again")  # feedback never kept
+        again = h.messages()
+        assert all(a is b for a, b in zip(before[1:-1], again[1:-1]))  # answered turns: same objects
+        h.answer(STEP, CODE)
