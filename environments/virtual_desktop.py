@@ -71,7 +71,7 @@ class VirtualDesktop:
             subprocess.run(["xauth", "-f", self._xauthority, "add", self.display, ".", secrets.token_hex(16)],
                            capture_output=True, check=False)
         if self.window_manager:
-            self._bus = SessionBus.start(self.env)
+            self._bus = SessionBus.start(self.env, accessibility=False)  # openbox reads no tree
             self._processes.append(subprocess.Popen(
                 [*_DIE_WITH_PARENT, "openbox"], env={**self.env, **self._bus.env}, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
