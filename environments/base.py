@@ -32,6 +32,7 @@ from environments.screen import Screenshot, frame_for
 from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.machine import Machine
 from environments.tasks.model import Task
+from environments.tasks.rules import RULES, RulesName
 from environments.tasks.session import TaskSession, as_task
 
 MAX_INSTRUCTION = 4096
@@ -52,6 +53,8 @@ class TaskOptions(BaseModel):
     """Never download: every file a task fetches must be in the cache."""
     url: str | None = None
     """The page a browser env opens (without a task; a task opens its own tabs)."""
+    rules: RulesName = "osworld"
+    """Whose failure rules the task's setup and scoring follow (environments/tasks/rules.py)."""
 
 
 def task_options(options: TaskOptions | dict[str, Any] | None) -> TaskOptions:
@@ -190,7 +193,8 @@ class ScreenEnv(gym.Env):
         return to_screen(action, self.frame)
 
     def _start_task(self, options: TaskOptions) -> None:
-        session = TaskSession(as_task(options.task), self._task_machine, options.workdir, offline=options.offline)
+        session = TaskSession(as_task(options.task), self._task_machine, options.workdir, offline=options.offline,
+                              rules=RULES[options.rules])
         try:
             session.setup()
         except BaseException:

@@ -8,7 +8,7 @@ import re
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Optional, get_args
+from typing import Annotated, Optional, cast, get_args
 
 import typer
 from rich.console import Console, Group
@@ -26,7 +26,7 @@ from agent.cli.options import EXTRA_BODY_HELP, backend_name, env_kind, extra_bod
 from agent.evaluation.dispatcher import Plan, run_eval
 from agent.evaluation.lock import FolderLocked
 from agent.evaluation.manifest import NOT_REVERTED, ManifestError
-from agent.evaluation.options import EnvChoice, EvalOptions, ProviderName, RayOptions, VMSpec
+from agent.evaluation.options import EnvChoice, EvalOptions, ProviderName, RayOptions, Timing, VMSpec
 from agent.evaluation.progress import Progress as ProgressState
 from agent.evaluation.progress import duration
 from agent.evaluation.ray_executor import RayExecutorError, import_ray
@@ -35,6 +35,7 @@ from agent.safety import PolicyError, load_policy
 from environments.kinds import VM_KINDS
 from environments.settings import SettingError
 from environments.tasks.load import TaskLoadError
+from environments.tasks.rules import RulesName
 from environments.tasks.suite import SUITE_INDEX
 
 console = Console()
@@ -45,8 +46,11 @@ def eval_command(
     examples: Annotated[Optional[Path], typer.Option(help="Folder an index file's ids resolve in (default: 'examples' beside it).")] = None,
     results: Annotated[Path, typer.Option(help="Where per-task folders, manifest.json and summary.json go; rerunning the same run resumes it, another run is refused.")] = Path("results"),
     new_run: Annotated[bool, typer.Option("--new-run", help="The results folder holds another run: move it aside (into RESULTS/_previous_runs/) and start this one.")] = False,
-    timing: Annotated[str, typer.Option(help="adaptive: wait until the screen settles after each action (fast); osworld: also sleep as OSWorld's runner does (60 s after reset, 2 s after each action, 20 s before evaluating), to reproduce its conditions.")] = "adaptive",
+    timing: Annotated[str, typer.Option(help="adaptive: wait until the screen settles after each action (fast); osworld: also sleep as OSWorld's runner does (60 s after reset, 2 s after each action, 20 s before evaluating); waa: as WindowsAgentArena's runs do (60 s after setup, 5 s after each action), to reproduce their conditions.")] = "adaptive",
+    rules: Annotated[Optional[str], typer.Option(help="Whose failure rules setup and scoring follow: osworld (a setup request the VM refuses errors the task; a raising getter errors it) or waa (such a request is logged and setup carries on; a raising result getter scores 0, recorded in the explanation). Default: waa with --env waa, else osworld.", show_default=False)] = None,
+    observe_size: Annotated[Optional[str], typer.Option(help="Resize every screenshot to WIDTHxHEIGHT before the model sees it (WAA's runs: 1280x720); the model's points are mapped back to the screen.", show_default=False)] = None,
     osworld_results: Annotated[Optional[Path], typer.Option(help="Also write every task in OSWorld's layout under this folder (pyautogui/screenshot/MODEL/DOMAIN/ID/: traj.jsonl, step_*.png, result.txt), for its result scripts.", show_default=False)] = None,
+    waa_results: Annotated[Optional[Path], typer.Option(help="Also write every task in WindowsAgentArena's layout under this folder (pyautogui/screenshot/MODEL/0/DOMAIN/TASK-FILE-NAME/), which its show_result.py reads.", show_default=False)] = None,
     env: Annotated[str, typer.Option(help="auto (each task's own 'env' field, default xvfb), xvfb, browser, desktop, or a VM: osworld, waa; static: a generated screen for harness benchmarks.")] = "auto",
     vm_url: Annotated[Optional[list[str]], typer.Option(help="VM server URL for --env osworld/waa (repeat: one per worker).")] = None,
     vm_urls_file: Annotated[Optional[Path], typer.Option(help="A file with one VM server URL per line; with --executor ray, optionally followed by a Ray custom resource the VM's actor needs (pins it to the VM's node).")] = None,
@@ -149,8 +153,12 @@ def eval_command(
     )
     if on_runaway not in ("intervene", "stop"):
         raise typer.BadParameter("use intervene or stop", param_hint="--on-runaway")
-    if timing not in ("adaptive", "osworld"):
-        raise typer.BadParameter("use adaptive or osworld", param_hint="--timing")
+    if timing not in get_args(Timing):
+        raise typer.BadParameter("use adaptive, osworld or waa", param_hint="--timing")
+    rules = rules or ("waa" if env == "waa" else "osworld")
+    if rules not in get_args(RulesName):
+        raise typer.BadParameter("use osworld or waa", param_hint="--rules")
+    observed = parse_size(observe_size, "1280x720", "--observe-size") if observe_size else None
     if policy is not None:
         try:
             load_policy(policy)
@@ -164,7 +172,8 @@ def eval_command(
         executor="ray" if executor == "ray" else "local", ray=ray_options,
         policy=policy, max_repeats=max_repeats or None, max_unchanged=max_unchanged or None,
         on_runaway="stop" if on_runaway == "stop" else "intervene", new_run=new_run,
-        osworld_results=osworld_results, timing="osworld" if timing == "osworld" else "adaptive",
+        osworld_results=osworld_results, waa_results=waa_results, timing=cast(Timing, timing),
+        rules=cast(RulesName, rules), observe_size=observed,
         extra_body=extra_body(extra_body_json),
     )
     try:
@@ -184,7 +193,7 @@ def eval_command(
         live.start()
 
     def started(task, index: int, total: int) -> None:
-        state.start(f"{task.domain}/{task.id}")
+        state.start(f"{task.domain}/{task.key}")
 
     def finished(result: TaskResult, summary: Summary) -> None:
         state.finish(result)

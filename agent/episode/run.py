@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from PIL import Image
+
 from actions.coords import Frame
 from agent.backends.checkpoints import DEFAULT_CHECKPOINT, checkpoint_for
 from agent.backends.openai_compat import ExtraBody, OnProgress
@@ -95,11 +97,17 @@ def make_guards(options: RunOptions) -> Guards:
     )
 
 
-def make_perception(image_format: ImageFormat | ImageEncoding, resize: bool, max_patches: int) -> Perception:
-    """Screenshot → (encoded image, coordinate frame), resized to Kimi-VL's 28-px grid if asked."""
+def make_perception(image_format: ImageFormat | ImageEncoding, resize: bool, max_patches: int,
+                    observe_size: tuple[int, int] | None = None) -> Perception:
+    """Screenshot → (encoded image, coordinate frame), first resized to `observe_size` when given (as
+    WAA's runs see 1280×720), then to Kimi-VL's 28-px grid if asked. The frame maps the model's
+    points back to the screen through both."""
 
     def encode(shot: Screenshot) -> tuple[EncodedImage, Frame]:
-        image = resize_for_model(shot.image, max_patches) if resize else shot.image
+        image = shot.image
+        if observe_size is not None and image.size != observe_size:
+            image = image.resize(observe_size, Image.Resampling.LANCZOS)
+        image = resize_for_model(image, max_patches) if resize else image
         return encode_image(image, image_format), frame_for(shot, image.size)
 
     return Perception(encode)

@@ -21,7 +21,7 @@ from agent.backends.registry import open_openai
 from agent.evaluation.lock import ResultsLock
 from agent.evaluation.manifest import Manifest, build_manifest, claim_folder
 from agent.evaluation.options import EvalOptions
-from agent.evaluation.osworld_layout import osworld_folder, write_osworld_task
+from agent.evaluation.osworld_layout import WAA_TRIAL, osworld_folder, write_osworld_task
 from agent.evaluation.pool import run_pool, start_resource_tracker
 from agent.evaluation.ray_executor import run_ray
 from agent.evaluation.results import (
@@ -74,28 +74,28 @@ def run_eval(
             folder = task_folder(options.results, result.domain, result.task_id)
             if not result.resumed:
                 store_result(folder, result)
-            out = options.osworld_results
-            if out is not None and not (result.resumed and osworld_folder(out, options.model, result.domain,
-                                                                          result.task_id).exists()):
-                write_osworld_task(out, options.model, result, folder / "trajectory")
+            for out, trial in ((options.osworld_results, None), (options.waa_results, WAA_TRIAL)):
+                if out is not None and not (result.resumed and osworld_folder(
+                        out, options.model, result.domain, result.task_id, trial).exists()):
+                    write_osworld_task(out, options.model, result, folder / "trajectory", trial)
             summary = summarize(options.results, manifest.tasks)
             write_summary(options.results, summary, manifest)
             on_result(result, summary)
 
         def start(task: Task, index: int, total: int) -> None:
-            running[task.id] = task
+            running[task.key] = task
             on_start(task, index, total)
 
         earlier: list[TaskResult] = []
         pending: list[Task] = []
         for task in loaded.tasks:
-            done = finished_result(task_folder(options.results, task.domain, task.id), task)
+            done = finished_result(task_folder(options.results, task.domain, task.key), task)
             if done is not None:
                 earlier.append(replace(done, resumed=True))
                 continue
             missing = support_of(task).missing
             if missing:  # pre-flight: never run, never retried
-                earlier.append(TaskResult(task.id, task.domain, "unsupported",
+                earlier.append(TaskResult(task.key, task.domain, "unsupported",
                                           error="not implemented: " + ", ".join(missing)))
             else:
                 pending.append(task)
@@ -107,8 +107,8 @@ def run_eval(
                 _run(options, pending, start, record, on_status)
         except KeyboardInterrupt:
             for task in running.values():
-                store_result(task_folder(options.results, task.domain, task.id),
-                             TaskResult(task.id, task.domain, "interrupted", error="interrupted (Ctrl+C)"))
+                store_result(task_folder(options.results, task.domain, task.key),
+                             TaskResult(task.key, task.domain, "interrupted", error="interrupted (Ctrl+C)"))
             raise
         finally:
             write_summary(options.results, summarize(options.results, manifest.tasks), manifest)
@@ -144,4 +144,4 @@ def _run(
             stack.callback(worker.close)
             for index, task in enumerate(pending):
                 start(task, index, len(pending))
-                record(worker.run_task(task, task_folder(options.results, task.domain, task.id)))
+                record(worker.run_task(task, task_folder(options.results, task.domain, task.key)))

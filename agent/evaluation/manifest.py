@@ -77,8 +77,8 @@ class Manifest(BaseModel):
 
 def task_hash(tasks: list[Task], failures: list[tuple[str, str]]) -> str:
     digest = hashlib.sha256()
-    for task in sorted(tasks, key=lambda t: (t.domain, t.id)):
-        digest.update(f"{task.domain}/{task.id}\n".encode())
+    for task in sorted(tasks, key=lambda t: (t.domain, t.key)):
+        digest.update(f"{task.domain}/{task.key}\n".encode())
         digest.update(task.model_dump_json().encode())
     for domain, task_id in sorted(failures):
         digest.update(f"unloadable {domain}/{task_id}\n".encode())
@@ -97,11 +97,13 @@ def build_manifest(options: EvalOptions, tasks: list[Task], failures: list[tuple
                 "max_unchanged": guards.max_unchanged, "on_runaway": guards.on_runaway},
         harness_version=__version__, task_count=len(tasks) + len(failures),
         task_hash=task_hash(tasks, failures),
-        # Only when given, so the identity of runs without it stays what it was.
+        # Only when given, so the identity of runs without them stays what it was.
         **({"extra_body": options.extra_body} if options.extra_body else {}),
+        **({"rules": options.rules} if options.rules != "osworld" else {}),
+        **({"observe_size": "{}x{}".format(*options.observe_size)} if options.observe_size else {}),
         **_vm_identity(options),
     )
-    entries = sorted({(t.domain or "default", t.id) for t in tasks} | set(failures))
+    entries = sorted({(t.domain or "default", t.key) for t in tasks} | set(failures))
     vm = options.vm
     comparable = vm is None or vm.revert_policy != "none"
     notes = [] if comparable else [NOT_REVERTED]

@@ -10,9 +10,10 @@ from agent.backends.openai_compat import ExtraBody
 from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec
 from agent.safety import RunawayMode
 from environments.kinds import EnvConfig, EnvKind
+from environments.tasks.rules import RulesName
 
-Timing = Literal["adaptive", "osworld"]
-"""`--timing`: wait until the screen settles (ours), or also sleep as OSWorld's runner does (timing.py)."""
+Timing = Literal["adaptive", "osworld", "waa"]
+"""`--timing`: wait until the screen settles (ours), or also sleep as OSWorld's or WAA's runner does (timing.py)."""
 EnvChoice = Literal["auto", "xvfb", "browser", "desktop", "osworld", "waa", "static"]
 """`--env`: a kind, or `auto` (each task's own `env` field)."""
 Executor = Literal["local", "ray"]
@@ -76,6 +77,9 @@ class WorkerSpec:
     guards: GuardSettings
     timing: Timing = "adaptive"
     vm: VMSpec | None = None
+    rules: RulesName = "osworld"
+    observe_size: tuple[int, int] | None = None
+    """The size every screenshot is resized to before the model sees it (WAA's runs: 1280×720); None: as captured."""
 
     def env_config(self, kind: EnvKind) -> EnvConfig:
         """The settings of this worker's environment of `kind` (chosen per task with `--env auto`)."""
@@ -142,6 +146,12 @@ class EvalOptions:
     """Start a new run in a folder that holds another one (which is moved aside), instead of refusing."""
     osworld_results: Path | None = None
     """Also write each task's result in OSWorld's layout under this folder (see osworld_layout.py)."""
+    waa_results: Path | None = None
+    """Also write each task's result in WAA's layout (OSWorld's with a trial folder) under this folder."""
+    rules: RulesName = "osworld"
+    """Whose failure rules setup and scoring follow (environments/tasks/rules.py): WAA's with --env waa."""
+    observe_size: tuple[int, int] | None = None
+    """Screenshots resized to this before the model sees them (`--observe-size`); None: as captured."""
     extra_body: ExtraBody | None = None
     """Fields merged into every chat request (`--extra-body`); part of the run's identity."""
 
@@ -160,5 +170,5 @@ class EvalOptions:
             max_tokens=self.max_tokens, env=self.env,
             size=self.size, vm_url=vm_url, vm_token=self.vm_token,
             max_steps=self.max_steps, retries=self.retries, offline=self.offline, guards=self.guards,
-            timing=self.timing, vm=self.vm,
+            timing=self.timing, vm=self.vm, rules=self.rules, observe_size=self.observe_size,
         )

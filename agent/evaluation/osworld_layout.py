@@ -1,6 +1,6 @@
 """A task's result also written in OSWorld's own layout, so the reference harness's result scripts read ours.
 
-    OUT/<action_space>/<observation>/<model>/<domain>/<id>/
+    OUT/<action_space>/<observation>/<model>/[<trial>/]<domain>/<id>/
         traj.jsonl                 one line per executed action: step_num, action_timestamp, action
                                    (pyautogui source, or DONE/FAIL), response, reward, done, info,
                                    screenshot_file
@@ -19,6 +19,9 @@ One difference: their runner captures the screen after each action of a reply, o
 step's actions (the agent observes once per step). A step with several actions therefore has one PNG, which
 each of its lines names; a reply with one action, Kimi-VL's usual, comes out exactly as theirs. Their result
 scripts read only `result.txt`.
+
+WindowsAgentArena's layout is the same with a trial folder (`--trial_id`, 0 by default) above the
+domains, and <id> is the task's file name (`Task.key`), as its index lists it.
 """
 
 from __future__ import annotations
@@ -39,17 +42,23 @@ from agent.trajectory.store import Trajectory, TrajectoryReadError, read_traject
 from agent.view.video import VideoUnavailable, write_mp4
 
 ACTION_SPACE, OBSERVATION = "pyautogui", "screenshot"
+WAA_TRIAL = "0"
+"""The trial folder WAA's runner and result script use unless told another (`--trial_id`)."""
 TIMESTAMP = "%Y%m%d@%H%M%S%f"
 """`action_timestamp` as OSWorld's main branch writes it (older releases: without the microseconds)."""
 
 
-def osworld_folder(out: Path, model: str, domain: str, task_id: str) -> Path:
-    return out / ACTION_SPACE / OBSERVATION / model / (domain or "default") / task_id
+def osworld_folder(out: Path, model: str, domain: str, task_id: str, trial: str | None = None) -> Path:
+    """The task's folder: OSWorld's, or WAA's with a `trial` folder."""
+    base = out / ACTION_SPACE / OBSERVATION / model
+    return (base if trial is None else base / trial) / (domain or "default") / task_id
 
 
-def write_osworld_task(out: Path, model: str, result: TaskResult, trajectory_folder: Path) -> Path:
-    """Write (or rewrite) one task's OSWorld-layout folder from our trajectory and result; returns it."""
-    folder = osworld_folder(out, model, result.domain, result.task_id)
+def write_osworld_task(out: Path, model: str, result: TaskResult, trajectory_folder: Path,
+                       trial: str | None = None) -> Path:
+    """Write (or rewrite) one task's OSWorld-layout folder (WAA's with `trial`) from our trajectory
+    and result; returns it."""
+    folder = osworld_folder(out, model, result.domain, result.task_id, trial)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

@@ -46,7 +46,7 @@ def _worker_main(spec: WorkerSpec, tasks: Any, results: Any, token: str, driver:
             while (item := tasks.get()) is not None:
                 task, folder = item
                 name = multiprocessing.current_process().name
-                results.put(("start", name, task.id))
+                results.put(("start", name, task.key))
                 results.put(("done", name, worker.run_task(task, Path(folder))))
     finally:
         stop_marked(WORKER_MARK, token, grace=1.0)
@@ -74,9 +74,9 @@ def run_pool(
         raise ValueError(f"--workers {options.workers} needs as many VM URLs; got {len(options.vm_urls)}")
     context = multiprocessing.get_context("spawn")
     task_queue, results = context.Queue(), context.Queue()
-    by_id = {task.id: task for task in tasks}
+    by_id = {task.key: task for task in tasks}
     for task in tasks:
-        task_queue.put((task, str(task_folder(options.results, task.domain, task.id))))
+        task_queue.put((task, str(task_folder(options.results, task.domain, task.key))))
     workers: dict[str, tuple[Any, int, str]] = {}
 
     def spawn(slot: int) -> None:
@@ -111,7 +111,7 @@ def run_pool(
                     stop_marked(WORKER_MARK, token)  # what a killed worker left running
                     if name in running:
                         task = by_id[running.pop(name)]
-                        on_result(TaskResult(task.id, task.domain, "errored",
+                        on_result(TaskResult(task.key, task.domain, "errored",
                                              error=f"worker process died (exit status {process.exitcode})"))
                         finished += 1
                     if finished + len(running) < len(tasks):

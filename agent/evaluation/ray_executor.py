@@ -230,7 +230,7 @@ class _Driver:
             if not self.ever_started:
                 raise RayExecutorError(f"no Ray actor could start: {self.last_failure}")
             for task in self.pending:
-                self.report(TaskResult(task.id, task.domain, "errored",
+                self.report(TaskResult(task.key, task.domain, "errored",
                                        error=f"no Ray actor left to run it; the last failure: {self.last_failure}"))
             self.pending.clear()
 
@@ -251,22 +251,22 @@ class _Driver:
         try:
             result = self.ray.get(ref)
         except self.ray.exceptions.RayTaskError as err:  # run_task itself raised: the actor lives on
-            result = TaskResult(task.id, task.domain, "errored", error=f"the worker failed: {_cause(err)}")
+            result = TaskResult(task.key, task.domain, "errored", error=f"the worker failed: {_cause(err)}")
         except self.ray.exceptions.RayError as err:  # the actor's process or its node died
             cause = _cause(err)
             self.last_failure = cause
             self.ray.kill(slot.actor)
             self.start(slot)
-            count = self.requeued.get(task.id, 0)
+            count = self.requeued.get(task.key, 0)
             if count < self.options.ray.requeue:
-                self.requeued[task.id] = count + 1
-                self.on_status(f"{task.domain}/{task.id}: its Ray actor died ({cause}); requeued ({count + 1}/"
+                self.requeued[task.key] = count + 1
+                self.on_status(f"{task.domain}/{task.key}: its Ray actor died ({cause}); requeued ({count + 1}/"
                                f"{self.options.ray.requeue}), actor {slot.index} replaced")
                 self.pending.appendleft(task)
                 while self.idle and self.pending:
                     self.hand_out(self.idle.pop())
                 return
-            result = TaskResult(task.id, task.domain, "errored",
+            result = TaskResult(task.key, task.domain, "errored",
                                 error=f"its Ray actor died {count + 1} time(s); the last time: {cause}")
         self.report(result)
         self.hand_out(slot)
@@ -281,13 +281,13 @@ class _Driver:
             self.idle.append(slot)
             return
         task = self.pending.popleft()
-        folder = task_folder(self.options.results, task.domain, task.id)
+        folder = task_folder(self.options.results, task.domain, task.key)
         folder.mkdir(parents=True, exist_ok=True)
         slot.busy = True
         self.waiting[slot.actor.run_task.remote(task, str(folder))] = (slot, task)
-        if task.id not in self.announced:
+        if task.key not in self.announced:
             self.on_start(task, len(self.announced), self.total)
-            self.announced.add(task.id)
+            self.announced.add(task.key)
 
     def stop(self) -> None:
         """Close idle actors' environments, then end every actor (busy ones at once: interrupted)."""

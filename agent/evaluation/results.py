@@ -42,6 +42,8 @@ EXPLANATION_FILE = "explanation.json"
 @dataclass
 class TaskResult:
     task_id: str
+    """The task's key (`Task.key`: its file's name, which is its id for OSWorld's tasks): two WAA tasks
+    that share an id keep a folder each."""
     domain: str
     status: Status
     score: float | None = None
@@ -173,7 +175,7 @@ def stored_explanation(folder: Path) -> ScoreExplanation | None:
 
 def finished_result(folder: Path, task: Task) -> TaskResult | None:
     """The stored score of a task scored by an earlier attempt of this run, if any."""
-    result = stored_result(folder, task.domain, task.id)
+    result = stored_result(folder, task.domain, task.key)
     return result if result.status == "scored" else None
 
 

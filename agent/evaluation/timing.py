@@ -1,9 +1,14 @@
-"""Timing profiles: our adaptive waits (the environment settles after every action) or OSWorld's
+"""Timing profiles: our adaptive waits (the environment settles after every action) or a reference
 runner's fixed sleeps on top of them, so a result can be reproduced either way.
 
 OSWorld's `lib_run_single.run_single_example` (read from its code): `env.reset(...)`, sleep 60 s,
 then for each action `env.step(action, sleep_after_execution)` (`DesktopEnv.step`'s own default pause
 is 2 s; its runners pass 0–5 s), and `time.sleep(20)` before `env.evaluate()`.
+
+WindowsAgentArena's runs wait 60 s after setup and 5 s after each action, and evaluate at once
+(../shared/OSWORLD.md). Its public code of 2024–25 shows shorter pauses in places (5 s after
+setup inside `reset`, `--sleep_after_execution` 3 s by default); the profile keeps the
+documented figures.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class TimingProfile:
 PROFILES: dict[Timing, TimingProfile] = {
     "adaptive": TimingProfile(),
     "osworld": TimingProfile(after_reset=60.0, after_action=2.0, before_evaluate=20.0),
+    "waa": TimingProfile(after_reset=60.0, after_action=5.0),
 }
 
 

@@ -161,7 +161,7 @@ class TaskWorker:
     def run_task(self, task: Task, folder: Path) -> TaskResult:
         """Run and score one task into `folder` (trajectory and log; the driver stores the result),
         retrying an errored attempt on a fresh environment."""
-        result = TaskResult(task.id, task.domain, "errored")
+        result = TaskResult(task.key, task.domain, "errored")
         for attempt in range(1 + self.spec.retries):
             result = self._attempt(task, folder, attempt)
             if result.status == "scored":
@@ -172,13 +172,14 @@ class TaskWorker:
         clear_folder(folder, keep_log=attempt > 0)
         kind = env_kind(task, self.spec.env)
         started = time.monotonic()
-        result = TaskResult(task.id, task.domain, "errored")
+        result = TaskResult(task.key, task.domain, "errored")
         with open(folder / LOG_FILE, "a", encoding="utf-8") as log:
             def note(message: str) -> None:
                 log.write(f"{time.strftime('%H:%M:%S')} {message}\n")
                 log.flush()
 
-            note(f"task {task.id} ({task.domain}) on {kind}, attempt {attempt + 1}, worker {self.label}: {task.instruction}")
+            named = task.id if task.key == task.id else f"{task.key} (id {task.id})"
+            note(f"task {named} ({task.domain}) on {kind}, attempt {attempt + 1}, worker {self.label}: {task.instruction}")
             try:
                 self._prepare_vm(note)
                 env = timed(self._env(kind), self.spec.timing)
@@ -190,9 +191,11 @@ class TaskWorker:
                 with writer:
                     episode = run_episode(
                         env, self.policy(task.instruction),
-                        make_perception(image_encoding(self.config.model), True, self.config.max_patches), writer,
+                        make_perception(image_encoding(self.config.model), True, self.config.max_patches,
+                                        self.spec.observe_size), writer,
                         Budget(self.spec.max_steps),
-                        reset_options=TaskOptions(task=task, workdir=folder / "work", offline=self.spec.offline),
+                        reset_options=TaskOptions(task=task, workdir=folder / "work", offline=self.spec.offline,
+                                                  rules=self.spec.rules),
                         guards=eval_guards(self.spec.guards, kind),
                     )
                     result.steps, result.outcome = len(episode.steps), episode.outcome

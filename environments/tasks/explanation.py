@@ -77,11 +77,14 @@ class ScoreExplanation(BaseModel):
     rule: str
     """How the score follows from the metrics (or why no metric ran: infeasible, a final FAIL)."""
     metrics: list[MetricExplanation] = []
+    carried_on: list[str] = []
+    """Setup and postconfig steps that failed and were let pass, as the harness's rules say (WAA's)."""
 
     def text(self) -> str:
         """A readable block for a log: one line for the rule, then each metric, indented."""
         metrics = ("\n".join("  " + line for line in m.text().splitlines()) for m in self.metrics)
-        return "\n".join([f"score {self.score:g}: {self.rule}", *metrics])
+        passed = (f"  {line}" for line in self.carried_on)
+        return "\n".join([f"score {self.score:g}: {self.rule}", *metrics, *passed])
 
     def deciding(self) -> list[MetricExplanation]:
         """The metrics a person reading a failure looks at first: those that ran and scored below 1."""

@@ -4,6 +4,10 @@ Unknown fields are kept (`extra="allow"`), so a task round-trips; unknown setup 
 getter types and metric names load fine and are reported by name when run. Parameters stay as
 written here: each is validated against its step's, getter's or metric's model before the call
 (environments/tasks/registry.py).
+
+What the reference harnesses ignore loads whatever its value: `source` (WAA has `null`), comments
+(`_comments`, `comments`, misspelt ones). An empty getter (`"result": {}`, as WAA's infeasible
+tasks have) is no getter, as WAA's harness reads it.
 """
 
 from __future__ import annotations
@@ -40,11 +44,21 @@ class GetterConfig(BaseModel):
 class Evaluator(BaseModel):
     model_config = ConfigDict(extra="allow")
     func: str | list[str]
-    result: GetterConfig | list[GetterConfig] | None = None
+    result: GetterConfig | list[GetterConfig | None] | None = None
     expected: GetterConfig | list[GetterConfig | None] | None = None
     options: JsonObject | list[JsonObject] | None = None
     postconfig: list[SetupStep] = Field(default_factory=list)
     conj: Literal["and", "or"] = "and"
+
+    @field_validator("result", "expected", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """`{}` names no getter (WAA's harness calls none for it); in a list it stands for "none here"."""
+        if value == {}:
+            return None
+        if isinstance(value, list):
+            return [None if item == {} else item for item in value]
+        return value
 
     @property
     def metrics(self) -> list[str]:
@@ -71,7 +85,8 @@ class Task(BaseModel):
     id: str
     instruction: str
     snapshot: str = ""
-    source: str | list[str] = ""
+    source: Any = ""
+    """Where the task came from (a URL, several, or null): shown, never used."""
     config: list[SetupStep] = Field(default_factory=list)
     related_apps: list[str] = Field(default_factory=list)
     evaluator: Evaluator
@@ -82,6 +97,13 @@ class Task(BaseModel):
     domain: str = Field(default="", exclude=True)
     source_path: Path | None = Field(default=None, exclude=True)
     """The file the task was read from (relative `upload_file`/`cloud_file` paths resolve beside it)."""
+
+    @property
+    def key(self) -> str:
+        """What names the task's results: its file's name (as WAA's harness files them; an index lists
+        files by it), else its id. Unique within a domain even where ids repeat (WAA has such pairs);
+        the same as the id for every OSWorld task."""
+        return self.source_path.stem if self.source_path is not None else self.id
 
     @field_validator("instruction")
     @classmethod

@@ -1,4 +1,5 @@
-"""OSWorld's scoring rules, exactly: infeasible tasks, a final FAIL, lists of metrics and `conj`.
+"""OSWorld's scoring rules, exactly: infeasible tasks, a final FAIL, lists of metrics and `conj`
+(and WAA's way with failing getters when its rules are asked for: environments/tasks/rules.py).
 
 - `func == "infeasible"`: 1 if the agent's last action was FAIL, else 0.
 - Any other task whose last action was FAIL scores 0.
@@ -28,6 +29,7 @@ from environments.tasks.model import Evaluator, GetterConfig, JsonObject
 from environments.tasks.registry import (
     GETTERS, METRICS, Registered, TaskConfigError, UnsupportedError, call_metric, lookup, validated,
 )
+from environments.tasks.rules import OSWORLD_RULES, HarnessRules
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,14 @@ class PreparedMetric:
             return call_metric(self.entry, (result_state,), self.options)
         return call_metric(self.entry, (result_state, self.expected(context)), self.options)
 
-    def explained(self, context: Any, index: int) -> MetricExplanation:
+    def explained(self, context: Any, index: int, rules: HarnessRules = OSWORLD_RULES,
+                  alone: bool = True) -> MetricExplanation:
         """The metric's score as `__call__` computes it, with what each getter returned or raised.
 
         A missing file (`FileNotFoundError` from a getter or the metric) scores 0, as OSWorld does;
         any other exception propagates (the task errors) with a note naming the metric and what
-        its getters had returned.
+        its getters had returned. Under WAA's rules a metric `alone` in its task scores 0 when its
+        result getter raises anything, and an expected value of None is left out of the call.
         """
         told = self.options.model_dump(exclude_unset=True)
         known: dict[str, Any] = {"index": index, "name": self.entry.name,
@@ -76,10 +80,16 @@ class PreparedMetric:
                 known[side] = GetterOutcome(getter=getter.entry.name, raised=exception_text(err))
                 return MetricExplanation(**known, score=0.0, note="a file the getter reads is missing: 0")
             except Exception as err:
+                if side == "actual" and alone and rules.raising_result_getter_scores_zero:
+                    known[side] = GetterOutcome(getter=getter.entry.name, raised=exception_text(err))
+                    note = f"the result getter raised: 0 by {rules.name}'s rules"
+                    return MetricExplanation(**known, score=0.0, note=note)
                 role = "result" if side == "actual" else "expected"
                 err.add_note(_failure(known, f"its {role} getter {getter.entry.name} raised"))
                 raise
             known[side] = GetterOutcome(getter=getter.entry.name, value=short_repr(value))
+            if side == "expected" and value is None and rules.none_expected_left_out:
+                continue
             states.append(value)
         try:
             value = call_metric(self.entry, tuple(states), self.options)
@@ -97,16 +107,19 @@ def _failure(known: dict[str, Any], what: str) -> str:
     return "while scoring " + MetricExplanation(**known, note=what).text()
 
 
-def score(evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "") -> float:
+def score(evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "",
+          rules: HarnessRules = OSWORLD_RULES) -> float:
     """The task's score for an episode whose last action was (or was not) FAIL (`score_explained` also
     says how it came about)."""
-    return score_explained(evaluator, context, last_action_failed, task_id).score
+    return score_explained(evaluator, context, last_action_failed, task_id, rules).score
 
 
 def score_explained(
     evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str = "",
+    rules: HarnessRules = OSWORLD_RULES,
 ) -> ScoreExplanation:
-    """The task's score with every metric's part in it, by OSWorld's rules (see the module's docstring)."""
+    """The task's score with every metric's part in it, by OSWorld's rules (see the module's docstring)
+    and `rules`' way with failures."""
     if evaluator.is_infeasible:
         said = "was" if last_action_failed else "was not"
         return ScoreExplanation(score=1.0 if last_action_failed else 0.0,
@@ -115,11 +128,11 @@ def score_explained(
         return ScoreExplanation(score=0.0, rule="the last action was FAIL (feasible task): 0, no metric run")
     count = len(evaluator.metrics)
     if count == 1:
-        only = prepared_metric(evaluator, 0, task_id).explained(context, 1)
+        only = prepared_metric(evaluator, 0, task_id).explained(context, 1, rules)
         return ScoreExplanation(score=only.score or 0.0, rule="the score of its one metric", metrics=[only])
     parts: list[MetricExplanation] = []
     for i in range(count):
-        part = prepared_metric(evaluator, i, task_id).explained(context, i + 1)
+        part = prepared_metric(evaluator, i, task_id).explained(context, i + 1, rules, alone=False)
         parts.append(part)
         decided = {"and": 0.0, "or": 1.0}[evaluator.conj]
         if part.score == decided:

@@ -13,6 +13,7 @@ from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.load import load_task
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Task
+from environments.tasks.rules import OSWORLD_RULES, HarnessRules
 from environments.tasks.scoring import score_explained
 from environments.tasks.setup_steps import run_steps
 
@@ -33,7 +34,8 @@ def as_task(task: Task | str | Path) -> Task:
 
 class TaskSession:
     """Runs `task` on the machine `make_machine` builds, in `workdir` (a fresh temporary folder
-    by default, removed at close): `home/` is the machine's /home/user, `cache/` the scratch cache."""
+    by default, removed at close): `home/` is the machine's /home/user, `cache/` the scratch cache.
+    `rules` say how failures count (OSWorld's, or WAA's: environments/tasks/rules.py)."""
 
     def __init__(
         self,
@@ -42,8 +44,12 @@ class TaskSession:
         workdir: Path | None = None,
         downloads: Path | None = None,
         offline: bool = False,
+        rules: HarnessRules = OSWORLD_RULES,
     ) -> None:
         self.task = task
+        self.rules = rules
+        self.carried_on: list[str] = []
+        """Steps that failed and were let pass by the rules, said with the score."""
         self._temporary = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="kimi-task-")) if workdir is None else workdir
         self.machine = make_machine(self.workdir / "home", self.workdir / "cache")
@@ -54,13 +60,16 @@ class TaskSession:
 
     def setup(self) -> None:
         """Run the task's `config` steps; raises `SetupError` / `UnsupportedError` naming the step."""
-        run_steps(self.task.config, self.context, self.task.id)
+        self.carried_on += run_steps(self.task.config, self.context, self.task.id, self.rules)
 
     def evaluate(self, last_action_failed: bool) -> ScoreExplanation:
-        """Run `postconfig`, then score with OSWorld's rules: the score with how it came about."""
+        """Run `postconfig`, then score by the task's rules: the score with how it came about."""
         try:
-            run_steps(self.task.evaluator.postconfig, self.context, self.task.id)
-            return score_explained(self.task.evaluator, self.context, last_action_failed, self.task.id)
+            self.carried_on += run_steps(self.task.evaluator.postconfig, self.context, self.task.id, self.rules,
+                                         "postconfig")
+            explained = score_explained(self.task.evaluator, self.context, last_action_failed, self.task.id,
+                                        self.rules)
+            return explained.model_copy(update={"carried_on": list(self.carried_on)})
         except UnsupportedError:
             raise
         except Exception as err:  # noqa: BLE001  whatever broke, the task errored: it did not score 0

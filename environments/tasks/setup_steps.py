@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from environments.tasks.context import OfflineError, TaskContext
-from environments.tasks.errors import SetupError
+from environments.tasks.errors import MachineRequestError, SetupError
 from environments.tasks.getters import google_drive
 from environments.tasks.getters.google_drive import AccountError
 from environments.tasks.machine import CommandResult
@@ -30,6 +30,7 @@ from environments.tasks.parameters import (
 from environments.tasks.registry import (
     SETUP_STEPS, Registered, SetupConfigError, UnsupportedError, lookup, setup_step, validated,
 )
+from environments.tasks.rules import OSWORLD_RULES, HarnessRules
 
 UNTIL_INTERVAL = 0.3
 UNTIL_MAX_FAILURES = 5
@@ -62,15 +63,31 @@ def parameter_errors(steps: list[SetupStep], task_id: str = "") -> list[SetupCon
     return found
 
 
-def run_steps(steps: list[SetupStep], context: TaskContext, task_id: str = "") -> None:
+def run_steps(steps: list[SetupStep], context: TaskContext, task_id: str = "",
+              rules: HarnessRules = OSWORLD_RULES, part: str = "setup") -> list[str]:
+    """Run the steps (of `part`: setup, or postconfig) in order; raises `SetupError` naming the step that
+    failed. Under rules that log a request the VM server refused (WAA's), such a step is reported in
+    the list returned instead."""
     # All parameters are checked first, so a malformed step 3 fails before steps 1 and 2 change the machine.
     prepared = [prepared_step(step, index, task_id) for index, step in enumerate(steps, 1)]
+    logged: list[str] = []
     for index, (step, (entry, params)) in enumerate(zip(steps, prepared), 1):
         try:
             entry.fn(context, params)
-        except (SetupError, OfflineError, OSError, ValueError, KeyError, TypeError, ConnectionError,
-                AccountError) as err:
-            raise SetupError(f"setup step {index} ({step.type}) failed: {err}") from err
+        except Exception as err:
+            if rules.setup_failures_logged and _refused(err):
+                logged.append(f"{part} step {index} ({step.type}) failed: {err}; carried on by {rules.name}'s rules")
+                continue
+            if isinstance(err, (SetupError, OfflineError, OSError, ValueError, KeyError, TypeError,
+                                ConnectionError, AccountError)):
+                raise SetupError(f"{part} step {index} ({step.type}) failed: {err}") from err
+            raise
+    return logged
+
+
+def _refused(err: BaseException) -> bool:
+    """The machine's server refused the step's request or never got it (directly, or as the cause)."""
+    return isinstance(err, MachineRequestError) or isinstance(err.__cause__, MachineRequestError)
 
 
 def placeholders(command: str | list[str], context: TaskContext) -> str | list[str]:
