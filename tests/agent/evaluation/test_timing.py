@@ -43,3 +43,30 @@ def test_pauses_happen_where_the_profile_says_and_the_frame_is_captured_after_th
         assert time.monotonic() - started >= 0.3
     finally:
         env.close()
+
+
+def test_waas_profile_and_observation_size_are_part_of_the_run() -> None:
+    assert PROFILES["waa"] == TimingProfile(after_reset=60.0, after_action=5.0)
+    identity = build_manifest(EvalOptions(tasks=Path("."), timing="waa", rules="waa", observe_size=(1280, 720)),
+                              [], []).identity
+    assert identity.timing == "waa (60 s after reset, 5 s after each action, 0 s before evaluating)"
+    assert (identity.model_extra or {}).items() >= {"rules": "waa", "observe_size": "1280x720"}.items()
+    plain = build_manifest(EvalOptions(tasks=Path(".")), [], []).identity
+    assert "rules" not in (plain.model_extra or {}) and "observe_size" not in (plain.model_extra or {})
+
+
+def test_the_model_sees_the_observation_size_and_its_points_map_back_to_the_screen() -> None:
+    """WAA's runs show the model 1280×720 of a 1920×1200 screen: a point in the middle of what it sees
+    lands in the middle of the screen."""
+    from actions.coords import locate
+    from agent.episode.run import image_encoding, make_perception
+
+    env = make_env(EnvConfig("static", size=(1920, 1200)))
+    try:
+        env.reset()
+        shot = env.last_screenshot
+        encoded, frame = make_perception(image_encoding("replay"), False, 0, (1280, 720)).encode(shot)
+        assert (frame.image_width, frame.image_height) == (1280, 720)
+        assert locate(Point(x=640, y=360, space="image"), frame).screen == (960, 600)
+    finally:
+        env.close()
