@@ -6,32 +6,54 @@ change nothing (an action or a command sent twice could run twice). Then `VMUnre
 raised; an answer that is not what the protocol says (a 500 included) is `VMProtocolError`. A
 bearer token is sent when given (our server requires one beyond loopback; OSWorld's ignores it).
 KIMI_AGENT_VM_TIMEOUT and KIMI_AGENT_VM_RETRIES change the defaults (60 s, 3 retries).
+A route one of the two servers lacks answers 404 there, and a route a server cannot serve on its
+platform answers 501: both are `VMUnsupported`, so a caller can tell "not here" from "failed".
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from environments.settings import VM_RETRIES, VM_TIMEOUT, number_from_env
+from environments.tasks.errors import MachineRequestError
 
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
 BACKOFF = 0.5
 OPEN_FILE_TIMEOUT = 1810.0
 """/setup/open_file: the server waits up to 1800 s for the window (its default, OSWorld's), plus 10 s."""
+EXECUTE_WINDOWS_TIMEOUT = 90.0
+"""WAA's client waits 90 s for /execute_windows."""
+WAA_CHECK_ROUTES = (
+    "/file_exists", "/folder_exists", "/is_details_view", "/are_files_sorted_by_modified_time",
+    "/is_directory_read_only_for_user", "/are_all_images_tagged", "/check_if_timer_started",
+    "/check_if_world_clock_exists", "/library_folders",
+)
+"""WAA's checks that answer by status code: 200 yes, 400 no (or a missing field)."""
 READ_ONLY_POSTS = frozenset({
     "/screen_size", "/file", "/list_directory", "/desktop_path", "/window_size", "/wallpaper",
-    "/file_exists", "/folder_exists", "/documents_path",
+    "/documents_path", *WAA_CHECK_ROUTES,
 })
 """POST routes that only read: safe to send again after a timeout."""
+ONE_SERVER_ROUTES = frozenset({
+    *WAA_CHECK_ROUTES, "/documents_path", "/probe", "/obs_winagent", "/execute_windows", "/update_computer",
+    "/save_state", "/revert_to_snapshot", "/setup/create_folder", "/setup/create_file", "/setup/recycle",
+    "/setup/close_all", "/setup/clear_task_files", "/run_python", "/run_bash_script",
+    "/execute_with_verification",
+})
+"""Routes only WAA's server (or only OSWorld's) has: there a 404 means the route is missing."""
+A11yBackend = Literal["uia", "win32"]
+"""pywinauto's two backends, which WAA's Windows server reads its tree with (`?backend=`)."""
 
 
-class VMError(RuntimeError):
+class VMError(MachineRequestError):
     """The VM server could not do what was asked."""
 
 
@@ -47,6 +69,11 @@ class VMProtocolError(VMError):
         self.status = status
 
 
+class VMUnsupported(VMProtocolError):
+    """The server has no such route (404 where only the other server has it) or cannot serve it on
+    its platform (501): e.g. OSWorld's server and WAA's checks, or our Linux server and Windows routes."""
+
+
 class ExecuteResult(BaseModel):
     model_config = ConfigDict(extra="allow")
     status: str = "success"
@@ -58,6 +85,19 @@ class ExecuteResult(BaseModel):
 class ScreenSize(BaseModel):
     width: int
     height: int
+
+
+class WinAgentObservation(BaseModel):
+    """WAA's `/obs_winagent`: the active window's picture and title, its rectangle on the screen
+    (x0, y0, x1, y1), the open windows' names one a line, the clipboard text its `computer` object
+    holds (None until `/update_computer` gives one) and the last human question and answer."""
+
+    image: bytes
+    window_title: str
+    rect: tuple[int, int, int, int]
+    window_names_str: str
+    computer_clipboard: str | None = None
+    human_input: str | None = None
 
 
 class VMClient:
@@ -99,8 +139,10 @@ class VMClient:
                 if retry and attempt < self.retries:
                     time.sleep(BACKOFF * 2**attempt)
                     continue
-                raise VMProtocolError(f"{method} {route}: HTTP {response.status_code}: {_message(response)}",
-                                      response.status_code)
+                status = response.status_code
+                unsupported = status == 501 or (status == 404 and route in ONE_SERVER_ROUTES)
+                raise (VMUnsupported if unsupported else VMProtocolError)(
+                    f"{method} {route}: HTTP {status}: {_message(response)}", status)
             if attempt < self.retries:
                 time.sleep(BACKOFF * 2**attempt)
         raise VMUnreachable(
@@ -134,8 +176,11 @@ class VMClient:
         x, y = self._json("GET", "/cursor_position")
         return int(x), int(y)
 
-    def accessibility(self) -> str | None:
-        return self._json("GET", "/accessibility").get("AT")
+    def accessibility(self, backend: A11yBackend | None = None) -> str | None:
+        """The accessibility tree as XML. `backend` is what WAA's getters ask a Windows server for
+        (pywinauto's `uia` or `win32`); a Linux server gives its AT-SPI tree whatever the backend."""
+        params = {"backend": backend} if backend else None
+        return self._json("GET", "/accessibility", params=params).get("AT")
 
     def terminal(self) -> str | None:
         """The focused terminal's text; None when none is focused, or when the server answers 500 (it
@@ -186,6 +231,7 @@ class VMClient:
         self._request("POST", f"/setup/{action}_window", json={"window_name": name, "strict": strict, "by_class": by_class})
 
     def run_python(self, code: str) -> dict[str, Any]:
+        """OSWorld's server only (WAA's has no /run_python: a 404 there, `VMUnsupported`)."""
         return self._json("POST", "/run_python", json={"code": code})
 
     def run_bash_script(self, script: str, timeout: float = 120, working_dir: str | None = None) -> ExecuteResult:
@@ -250,11 +296,18 @@ class VMClient:
     def recycle(self, path: str) -> None:
         self._request("POST", "/setup/recycle", json={"path": path})
 
-    def file_exists(self, path: str) -> bool:
-        return bool(self._json("POST", "/file_exists", json={"path": path}).get("exists"))
+    def _check(self, route: str, body: dict[str, Any]) -> bool:
+        """A WAA check: 200 is yes, 400 is no (WAA's server answers 400 for "does not exist" and for a
+        missing field, which this client always sends); any other status raises."""
+        return self._request("POST", route, ok_statuses=(200, 400), json=body).status_code == 200
 
-    def folder_exists(self, path: str) -> bool:
-        return bool(self._json("POST", "/folder_exists", json={"path": path}).get("exists"))
+    def file_exists(self, file_name: str, path: str) -> bool:
+        """Whether `path`/`file_name` is a file (WAA's server joins the two)."""
+        return self._check("/file_exists", {"file_name": file_name, "path": path})
+
+    def folder_exists(self, folder_name: str, path: str) -> bool:
+        """Whether `path`/`folder_name` is a folder."""
+        return self._check("/folder_exists", {"folder_name": folder_name, "path": path})
 
     def documents_path(self) -> str:
         return self._json("POST", "/documents_path")["documents_path"]
@@ -267,13 +320,83 @@ class VMClient:
             return False
         return True
 
-    def obs_winagent(self) -> dict[str, Any]:
-        """WAA's combined observation (Windows servers only)."""
-        return self._json("GET", "/obs_winagent")
+    def obs_winagent(self) -> WinAgentObservation:
+        """WAA's observation of the active window, which its harness takes with every screenshot."""
+        data = self._json("GET", "/obs_winagent")
+        try:
+            image = base64.b64decode(data["image"], validate=True)
+            observation = WinAgentObservation.model_validate({**data, "image": image})
+        except (KeyError, TypeError, binascii.Error, ValidationError) as err:
+            raise VMProtocolError(f"GET /obs_winagent: unexpected answer: {err}") from None
+        if not observation.image.startswith(b"\x89PNG"):
+            raise VMProtocolError("GET /obs_winagent: the image is not a PNG")
+        return observation
 
-    def execute_windows(self, command: str, shell: bool = True) -> ExecuteResult:
-        """WAA's PowerShell/cmd execution route (Windows servers only)."""
-        return self.execute(command, shell=shell, route="/execute_windows")
+    def execute_windows(self, code: str) -> None:
+        """Run Python on WAA's server, with its `computer` and `human` objects in scope: the route
+        WAA's Navi agent acts through. For task configuration only, never model output; the server
+        reports any exception (or "error" in the printed output) as a 500, raised here."""
+        response = self._request("POST", "/execute_windows", ok_statuses=(200, 500), json={"command": code},
+                                 timeout=EXECUTE_WINDOWS_TIMEOUT)
+        try:
+            data = response.json()
+        except json.JSONDecodeError:
+            raise VMProtocolError("POST /execute_windows: answer is not JSON") from None
+        if response.status_code != 200 or data.get("status") != "success":
+            raise VMProtocolError(f"POST /execute_windows: {_message(response)}", response.status_code)
+
+    def update_computer(self, rects: list[list[int]], window_rect: list[int], screenshot_png: bytes,
+                        scale: tuple[float, float] | list[float], clipboard_content: str | None = None,
+                        swap_ctrl_alt: bool = False) -> None:
+        """Give WAA's server the marks and picture its `computer` object acts on (`rects` are boxes in
+        the screenshot, `window_rect` the window it shows), as WAA's harness does before each action."""
+        self._request("POST", "/update_computer", json={
+            "rects": rects, "window_rect": window_rect, "scale": list(scale),
+            "screenshot": base64.b64encode(screenshot_png).decode(),
+            "clipboard_content": clipboard_content, "swap_ctrl_alt": swap_ctrl_alt})
+
+    def save_state(self, name: str) -> None:
+        """WAA's server route for a Windows restore point named `name` (its harness never calls it:
+        VM snapshots are taken by the VM provider). The name goes as the form field WAA's server checks."""
+        self._request("POST", "/save_state", data={"snapshot_name": name})
+
+    def revert_to_snapshot(self, name: str) -> None:
+        """WAA's counterpart of `save_state` (its server answers 501; its harness closes every
+        window instead, see `waa_reset`)."""
+        self._request("POST", "/revert_to_snapshot", data={"snapshot_name": name})
+
+    # --- WindowsAgentArena's checks (Windows Explorer and Clock state; 200 yes, 400 no) ---------
+    def is_details_view(self, path: str) -> bool:
+        """Whether File Explorer shows `path` in its Details view."""
+        return self._check("/is_details_view", {"path": path})
+
+    def are_files_sorted_by_modified_time(self, directory: str) -> bool:
+        return self._check("/are_files_sorted_by_modified_time", {"directory": directory})
+
+    def is_directory_read_only_for_user(self, directory: str, user: str) -> bool:
+        return self._check("/is_directory_read_only_for_user", {"directory": directory, "user": user})
+
+    def are_all_images_tagged(self, directory: str, tag: str) -> bool:
+        return self._check("/are_all_images_tagged", {"directory": directory, "tag": tag})
+
+    def check_if_timer_started(self, hours: int | str, minutes: int | str, seconds: int | str) -> bool:
+        """Whether the Clock app runs such a timer (WAA's getter turns it into the text "True"/"False")."""
+        body = {"hours": hours, "minutes": minutes, "seconds": seconds}
+        return self._check("/check_if_timer_started", body)
+
+    def check_if_world_clock_exists(self, city: str, country: str) -> bool:
+        return self._check("/check_if_world_clock_exists", {"city": city, "country": country})
+
+    def library_folders(self, library_name: str) -> list[Any] | None:
+        """The folders of a Windows library; None when there is no such library (WAA's 400)."""
+        response = self._request("POST", "/library_folders", ok_statuses=(200, 400),
+                                 json={"library_name": library_name})
+        if response.status_code != 200:
+            return None
+        try:
+            return response.json()["output"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise VMProtocolError(f"POST /library_folders: unexpected answer: {err}") from None
 
 
 def _message(response: httpx.Response) -> str:

@@ -57,7 +57,9 @@ class RemoteVMEnv(ScreenEnv):
         return super().reset(seed=seed, options=options)
 
     def _task_machine(self, home: Path, cache: Path) -> RemoteMachine:
-        return RemoteMachine(self.client, cache, self.screen_size)
+        # "Today" for relative dates: WAA's harness takes the host's, OSWorld's the guest's.
+        clock = "host" if self.flavor == "waa" else "guest"
+        return RemoteMachine(self.client, cache, self.screen_size, clock=clock)
 
     def _decode(self, png: bytes) -> Screenshot:
         return Screenshot(Image.open(io.BytesIO(png)).convert("RGB"), self._monitor, time.time())

@@ -5,25 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from environments.remote.client import VMClient, VMError
+from environments.remote.client import A11yBackend, VMClient, VMError
 from environments.tasks.errors import SetupError
 from environments.tasks.machine import COMMAND_TIMEOUT, Command, CommandResult
 from environments.tasks.tabs import DevToolsTabs, Tabs
 
 CHROME_DEVTOOLS_PORT = 9222
 """Where OSWorld's VMs expose Chrome's DevTools (socat forwards it to Chrome's own port)."""
+GUEST_NOW = "from datetime import datetime; print(datetime.now().astimezone().isoformat())"
+"""Python that prints the guest's local time, run through /execute as OSWorld's getter runs it."""
 
 
 @dataclass
 class RemoteMachine:
-    """Paths are the VM's own (no mapping); Chrome is reached on the VM's DevTools port."""
+    """Paths are the VM's own (no mapping); Chrome is reached on the VM's DevTools port.
+
+    `clock` is whose clock `now()` reads: the guest's, as OSWorld's current harness does, or the
+    host's, as WAA's harness does (its `rule_relativeTime` calls `datetime.now()` on the host)."""
 
     client: VMClient
     cache_dir: Path
     screen_size: tuple[int, int]
     password: str = "password"
+    clock: Literal["guest", "host"] = "guest"
 
     def localize(self, text: str) -> str:
         return text
@@ -57,18 +64,23 @@ class RemoteMachine:
     def terminal_output(self) -> str | None:
         return self.client.terminal()
 
-    def accessibility_tree(self) -> str | None:
-        return self.client.accessibility()
+    def accessibility_tree(self, backend: A11yBackend | None = None) -> str | None:
+        """`backend`: what WAA's getters ask a Windows guest for (`uia`); a Linux guest ignores it."""
+        return self.client.accessibility(backend)
 
     def tabs(self) -> Tabs:
         host = urlsplit(self.client.base_url).hostname or "127.0.0.1"
         return DevToolsTabs(f"http://{host}:{CHROME_DEVTOOLS_PORT}")
 
     def now(self) -> datetime:
-        answer = self.client.run_python("from datetime import datetime; print(datetime.now().astimezone().isoformat())")
+        """The guest's local time through `/execute` (both servers have it; WAA's has no /run_python),
+        or the host's when `clock` says so; as OSWorld's getter, any failure falls back to the host's."""
+        if self.clock == "host":
+            return datetime.now().astimezone()
         try:
-            return datetime.fromisoformat(str(answer.get("output", "")).strip())
-        except ValueError:
+            answer = self.client.execute(["python", "-c", GUEST_NOW])
+            return datetime.fromisoformat(answer.output.strip())
+        except (VMError, ValueError):
             return datetime.now().astimezone()
 
     def create_folder(self, path: str) -> None:

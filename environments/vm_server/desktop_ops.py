@@ -21,9 +21,9 @@ from environments.processes import stop_group
 from environments.program_shims import shell_env as _shell_env
 from environments.terminals import Terminals
 
-__all__ = ["TERMINALS", "argv", "close_all_windows", "open_and_wait", "pointer", "program", "screen_size",
-           "screenshot_png", "shell_env", "stop_group", "to_trash", "tree", "verified", "window",
-           "window_size"]
+__all__ = ["TERMINALS", "argv", "close_all_windows", "open_and_wait", "pointer", "program", "screen_image",
+           "screen_size", "screenshot_png", "shell_env", "stop_group", "to_trash", "tree", "verified",
+           "window", "window_size"]
 
 OPEN_TIMEOUT = 1800.0
 """How long /setup/open_file waits for the window by default: OSWorld's server's own bound. LibreOffice in a
@@ -78,12 +78,17 @@ def screen_size() -> tuple[int, int]:
     return geometry.width, geometry.height
 
 
-def screenshot_png() -> bytes:
+def screen_image() -> Image.Image:
+    """The whole screen as it is drawn, without the pointer."""
     import mss
 
     with mss.MSS() as capture:
         shot = capture.grab(capture.monitors[0])
-    image = Image.frombytes("RGB", shot.size, shot.rgb)
+    return Image.frombytes("RGB", shot.size, shot.rgb)
+
+
+def screenshot_png() -> bytes:
+    image = screen_image()
     x, y = pointer()
     ImageDraw.Draw(image).polygon([(x + dx, y + dy) for dx, dy in CURSOR], fill="white", outline="black")
     out = io.BytesIO()

@@ -1,4 +1,4 @@
-"""The routes of our VM server: OSWorld's protocol and WindowsAgentArena's setup routes, each (request) → (status, body, kind)."""
+"""The routes of our VM server: OSWorld's protocol and WindowsAgentArena's, each request → (status, body, kind)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -16,6 +17,7 @@ import environments.vm_server.desktop_ops as desktop_ops
 from environments.tasks.accessibility import desktop_tree
 from environments.tasks.errors import UnsupportedError
 from environments.terminals import TerminalWindow
+from environments.vm_server import win_agent
 from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Routes
 
 COMMAND_TIMEOUT = 120.0
@@ -245,9 +247,21 @@ def recycle(h: Handler) -> tuple:
 
 
 def exists(kind: str):
+    """WAA's /file_exists and /folder_exists: `path` joined with `file_name` (`folder_name`), answered
+    by status as WAA's server does: 200 when it is a file (folder), 400 when not; WAA's client reads
+    only the status. Without the name, `path` itself is checked (our earlier one-field shape)."""
+    name_key = f"{kind}_name"
+
     def route(h: Handler) -> tuple:
-        path = h.server.confined(_path_field(h.json()))
-        return HTTPStatus.OK, {"exists": path.is_file() if kind == "file" else path.is_dir()}, "json"
+        data = h.json()
+        path, name = _need(data, "path"), data.get(name_key, "")
+        if not isinstance(name, str) or "\x00" in name:
+            raise Refused(HTTPStatus.BAD_REQUEST, f"{name_key} must be a string")
+        target = h.server.confined(os.path.join(path, name) if isinstance(path, str) and name else path)
+        found = target.is_file() if kind == "file" else target.is_dir()
+        if found:
+            return HTTPStatus.OK, {"status": "success", "message": f"{target} is a {kind}"}, "json"
+        return HTTPStatus.BAD_REQUEST, {"status": "error", "message": f"no {kind} {target}"}, "json"
     return route
 
 
@@ -277,8 +291,18 @@ def clear_task_files(h: Handler) -> tuple:
     return HTTPStatus.OK, "no task-file folder is configured; nothing removed", "text"
 
 
+A11Y_BACKENDS = ("uia", "win32")
+"""The `?backend=` values WAA's server takes (pywinauto's); anything else is its 400."""
+
+
 def accessibility(h: Handler) -> tuple:
-    """The desktop's AT-SPI tree as OSWorld's XML; 500 when it cannot be read, as OSWorld's server."""
+    """The desktop's AT-SPI tree as OSWorld's XML; 500 when it cannot be read, as OSWorld's server.
+    WAA's `?backend=uia|win32` picks a Windows reader; on Linux WAA's server gives the AT-SPI tree
+    whatever the backend, and so does this one (an unknown backend is WAA's 400)."""
+    backend = parse_qs(urlsplit(h.path).query).get("backend", [None])[-1]
+    if backend is not None and backend not in A11Y_BACKENDS:
+        raise Refused(HTTPStatus.BAD_REQUEST,
+                      f"backend must be one of {', '.join(A11Y_BACKENDS)}, got {backend!r:.40}")
     try:
         tree = desktop_tree(dict(os.environ))
     except UnsupportedError as err:
@@ -289,10 +313,49 @@ def accessibility(h: Handler) -> tuple:
     return HTTPStatus.OK, {"AT": tree}, "json"
 
 
+def home_folder(key: str, name: str, missing: HTTPStatus):
+    """~/Desktop (/desktop_path) or ~/Documents (WAA's /documents_path); when the folder does not
+    exist, the reference servers answer 404 and 400 respectively, with an `error` field."""
+    def route(h: Handler) -> tuple:
+        folder = Path.home() / name
+        if not folder.is_dir():
+            return missing, {"error": f"{folder} does not exist"}, "json"
+        return HTTPStatus.OK, {key: str(folder)}, "json"
+    return route
+
+
+def obs_winagent(h: Handler) -> tuple:
+    """WAA's observation of the active window (see `win_agent`)."""
+    return HTTPStatus.OK, win_agent.observation(desktop_ops.screen_image()), "json"
+
+
 def unsupported(what: str):
     def route(h: Handler) -> tuple:
         raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"{what} is not available on this server")
     return route
+
+
+def windows_only(what: str):
+    def route(h: Handler) -> tuple:
+        raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"{what} exists only on WAA's Windows server; this is a Linux guest")
+    return route
+
+
+WINDOWS_ONLY = {
+    "/execute_windows": "running Python with WAA's Windows `computer` object (its Navi agent's code actions)",
+    "/update_computer": "WAA's `computer` object (which only /execute_windows acts through)",
+    "/save_state": "a Windows restore point (snapshots are the VM provider's: QEMU savevm/loadvm)",
+    "/revert_to_snapshot": "a Windows restore point (snapshots are the VM provider's: QEMU savevm/loadvm)",
+    "/is_details_view": "File Explorer's view mode",
+    "/are_files_sorted_by_modified_time": "File Explorer's sort order",
+    "/is_directory_read_only_for_user": "Windows folder permissions",
+    "/are_all_images_tagged": "Windows image tags",
+    "/library_folders": "Windows libraries",
+    "/check_if_timer_started": "the Windows Clock app's timers",
+    "/check_if_world_clock_exists": "the Windows Clock app's world clocks",
+}
+"""WAA's routes that read or change Windows-only state: a Linux guest has none, so 501 names what is
+missing (WAA's harness logs a non-200 and carries on; our client raises `VMUnsupported`)."""
 
 
 GET_ROUTES = {
@@ -302,23 +365,24 @@ GET_ROUTES = {
     "/terminal": terminal,
     "/accessibility": accessibility,
     "/probe": lambda h: (HTTPStatus.OK, {"status": "Probe successful"}, "json"),
-    "/obs_winagent": unsupported("WAA's Windows observation (this is a Linux server)"),
+    "/obs_winagent": obs_winagent,
 }
 POST_ROUTES = {
     "/execute": execute, "/setup/execute": execute, "/setup/launch": launch, "/setup/open_file": open_file,
     "/setup/activate_window": window("activate"), "/setup/close_window": window("close"),
     "/setup/upload": upload, "/setup/download_file": download_file, "/file": get_file,
     "/list_directory": list_directory, "/screen_size": screen_size,
-    "/desktop_path": lambda h: (HTTPStatus.OK, {"desktop_path": str(Path.home() / "Desktop")}, "json"),
+    "/desktop_path": home_folder("desktop_path", "Desktop", HTTPStatus.NOT_FOUND),
     "/run_python": run_python, "/run_bash_script": run_bash_script,
     "/setup/close_all": close_all, "/setup/clear_task_files": clear_task_files,
     "/start_recording": unsupported("screen recording"), "/end_recording": unsupported("screen recording"),
-    "/execute_with_verification": execute_with_verification, "/window_size": window_size,
+    "/execute_with_verification": execute_with_verification,
+    "/setup/execute_with_verification": execute_with_verification, "/window_size": window_size,
     "/wallpaper": unsupported("reading the wallpaper"), "/setup/change_wallpaper": unsupported("changing the wallpaper"),
     "/setup/create_folder": create_folder, "/setup/create_file": create_file, "/setup/recycle": recycle,
     "/file_exists": exists("file"), "/folder_exists": exists("folder"),
-    "/documents_path": lambda h: (HTTPStatus.OK, {"documents_path": str(Path.home() / "Documents")}, "json"),
-    "/execute_windows": unsupported("Windows command execution (this is a Linux server)"),
+    "/documents_path": home_folder("documents_path", "Documents", HTTPStatus.BAD_REQUEST),
+    **{route: windows_only(what) for route, what in WINDOWS_ONLY.items()},
 }
 
 ROUTES = Routes(GET_ROUTES, POST_ROUTES)
