@@ -11,6 +11,8 @@ failures differently (read from their code):
 | the result getter misses a file               | 0                             | 0                                  |
 | the expected getter or the metric raises      | no result.txt (left out)      | no result.txt (left out)           |
 | the expected getter gives None                | the metric gets None          | the metric is called without it    |
+| the expected getter or the metric misses a file | 0                           | no result.txt (left out)           |
+| a metric whose code differs between the two   | OSWorld main's                | WAA's (metrics/reference.py)       |
 
 With several metrics WAA's harness scores 0 only for a missing result file under conj "and" (as
 OSWorld's does) and lets other exceptions through. We never drop a task: where a harness leaves one out, ours records it as errored (rerun on resume).
@@ -34,8 +36,11 @@ class HarnessRules:
     """With one metric, any exception from its result getter scores 0 (not only a missing file)."""
     none_expected_left_out: bool
     """An expected getter that gives None is not passed to the metric."""
+    missing_file_past_result_scores_zero: bool
+    """A `FileNotFoundError` from the expected getter or the metric itself scores 0 (else the task errors);
+    from the result getter it scores 0 under both harnesses."""
 
 
-OSWORLD_RULES = HarnessRules("osworld", False, False, False)
-WAA_RULES = HarnessRules("waa", True, True, True)
+OSWORLD_RULES = HarnessRules("osworld", False, False, False, True)
+WAA_RULES = HarnessRules("waa", True, True, True, False)
 RULES: dict[RulesName, HarnessRules] = {"osworld": OSWORLD_RULES, "waa": WAA_RULES}

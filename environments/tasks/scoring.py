@@ -29,6 +29,7 @@ from environments.tasks.model import Evaluator, GetterConfig, JsonObject
 from environments.tasks.registry import (
     GETTERS, METRICS, Registered, TaskConfigError, UnsupportedError, call_metric, lookup, validated,
 )
+from environments.tasks.metrics.reference import Reference, following
 from environments.tasks.rules import OSWORLD_RULES, HarnessRules
 
 
@@ -63,7 +64,8 @@ class PreparedMetric:
         A missing file (`FileNotFoundError` from a getter or the metric) scores 0, as OSWorld does;
         any other exception propagates (the task errors) with a note naming the metric and what
         its getters had returned. Under WAA's rules a metric `alone` in its task scores 0 when its
-        result getter raises anything, and an expected value of None is left out of the call.
+        result getter raises anything, an expected value of None is left out of the call, and a file
+        missing for the expected getter or the metric errors the task.
         """
         told = self.options.model_dump(exclude_unset=True)
         known: dict[str, Any] = {"index": index, "name": self.entry.name,
@@ -77,6 +79,9 @@ class PreparedMetric:
             try:
                 value = getter(context)
             except FileNotFoundError as err:
+                if side == "expected" and not rules.missing_file_past_result_scores_zero:
+                    err.add_note(_failure(known, f"its expected getter {getter.entry.name} found a file missing"))
+                    raise
                 known[side] = GetterOutcome(getter=getter.entry.name, raised=exception_text(err))
                 return MetricExplanation(**known, score=0.0, note="a file the getter reads is missing: 0")
             except Exception as err:
@@ -94,6 +99,9 @@ class PreparedMetric:
         try:
             value = call_metric(self.entry, tuple(states), self.options)
         except FileNotFoundError as err:
+            if not rules.missing_file_past_result_scores_zero:
+                err.add_note(_failure(known, f"the metric found a file missing (not 0 by {rules.name}'s rules)"))
+                raise
             note = f"the metric found a file missing: 0 ({exception_text(err)})"
             return MetricExplanation(**known, score=0.0, note=note)
         except Exception as err:
@@ -119,7 +127,15 @@ def score_explained(
     rules: HarnessRules = OSWORLD_RULES,
 ) -> ScoreExplanation:
     """The task's score with every metric's part in it, by OSWorld's rules (see the module's docstring)
-    and `rules`' way with failures."""
+    and `rules`' way with failures; the metrics whose code differs between the harnesses follow the
+    one `rules` names."""
+    with following(Reference(rules.name)):
+        return _score_explained(evaluator, context, last_action_failed, task_id, rules)
+
+
+def _score_explained(
+    evaluator: Evaluator, context: Any, last_action_failed: bool, task_id: str, rules: HarnessRules,
+) -> ScoreExplanation:
     if evaluator.is_infeasible:
         said = "was" if last_action_failed else "was not"
         return ScoreExplanation(score=1.0 if last_action_failed else 0.0,

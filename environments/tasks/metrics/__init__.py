@@ -1,6 +1,8 @@
 """Metrics with OSWorld's names and semantics (desktop_env/evaluators/metrics).
 
-Importing this package registers every metric; each module holds one family of them.
+Importing this package registers every metric; each module holds one family of them. Where
+WindowsAgentArena's code for a shared name differs, the metric follows it inside
+`reference.following(Reference.WAA)`.
 """
 
 from environments.tasks.metrics import (
@@ -20,5 +22,6 @@ from environments.tasks.metrics import (
     thunderbird,  # noqa: F401
     vlc,  # noqa: F401
     vscode,  # noqa: F401
+    windows_edge,  # noqa: F401
     writer,  # noqa: F401
 )

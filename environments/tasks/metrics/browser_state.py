@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from environments.tasks.metrics.reference import follows_waa
 from environments.tasks.registry import metric
 
 ZOOM_NAMES = {"Zoom Chrome Extension", "Zoom for Google Chrome"}
@@ -37,11 +39,21 @@ def normalized_url(url: str, full: bool = True) -> str:
                        parsed.query if full else "", parsed.fragment if full else ""))
 
 
+def waa_normalized_url(url: str) -> str:
+    """WAA's older URL normal form: scheme http when there is none (a host without one parses as a
+    path), host lower-cased with every "www." removed, no lone "/" path; the public suffix kept."""
+    parsed = urlparse(url)
+    path = "" if parsed.path == "/" else parsed.path
+    return urlunparse(parsed._replace(scheme=(parsed.scheme or "http").lower(),
+                                      netloc=parsed.netloc.lower().replace("www.", ""), path=path))
+
+
 def same_url(first: str | None, second: str | None) -> bool:
-    """OSWorld's compare_urls: equal normal forms (two Nones are equal)."""
+    """OSWorld's compare_urls (WAA's when following it): equal normal forms (two Nones are equal)."""
     if first is None or second is None:
         return first == second
-    return normalized_url(first) == normalized_url(second)
+    normal = waa_normalized_url if follows_waa() else normalized_url
+    return normal(first) == normal(second)
 
 
 def _url_of(info: Any) -> Any:
@@ -50,7 +62,10 @@ def _url_of(info: Any) -> Any:
 
 @metric("is_expected_tabs")
 def is_expected_tabs(open_tabs: list[dict[str, str]] | None, rule: dict[str, Any]) -> float:
-    """1 when the open tabs are the expected URLs: as many, and each expected one among them."""
+    """1 when the open tabs are the expected URLs: as many, and each expected one among them. No tab
+    list (None) scores 0; following WAA it raises, as WAA's older version does."""
+    if open_tabs is None and follows_waa():
+        raise TypeError("is_expected_tabs: no tab list (WAA's harness leaves the task out)")
     if not open_tabs or rule["type"] != "url":
         return 0.0
     actual = [tab["url"] for tab in open_tabs]
@@ -92,15 +107,18 @@ def _bar(bookmarks: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 @metric("is_expected_bookmarks")
 def is_expected_bookmarks(bookmarks: Any, rule: dict[str, Any]) -> float:
-    """Bookmark-bar folders or URLs are exactly the expected set; `liked_authors_websites_urls`: the
-    "Liked Authors" folder holds one URL per author (each author may give alternatives)."""
+    """Bookmark-bar folders or URLs are exactly the expected set (WAA: include it);
+    `liked_authors_websites_urls`: the "Liked Authors" folder holds one URL per author (each author
+    may give alternatives)."""
     if not bookmarks:
         return 0.0
     kind = rule["type"]
+    # OSWorld wants exactly the expected folders or URLs on the bar; WAA only wants them among them.
+    matches = set.issubset if follows_waa() else set.__eq__
     if kind == "bookmark_bar_folders_names":
-        return float({item["name"] for item in _bar(bookmarks, "folder")} == set(rule["names"]))
+        return float(matches(set(rule["names"]), {item["name"] for item in _bar(bookmarks, "folder")}))
     if kind == "bookmark_bar_websites_urls":
-        return float({item["url"] for item in _bar(bookmarks, "url")} == set(rule["urls"]))
+        return float(matches(set(rule["urls"]), {item["url"] for item in _bar(bookmarks, "url")}))
     if kind == "liked_authors_websites_urls":
         folder = next((item for item in _bar(bookmarks, "folder") if item["name"] == "Liked Authors"), None)
         if folder is None:
@@ -139,6 +157,15 @@ def check_font_size(font_size: dict[str, Any], rule: dict[str, Any]) -> float:
     raise TypeError(f"check_font_size: rule type {rule['type']!r} is not supported")
 
 
+@metric("check_enabled_experiments")
+def check_enabled_experiments(enabled: list[str], rule: dict[str, Any]) -> float:
+    """1 when the enabled chrome://flags experiments, "@<choice>" suffixes dropped, are exactly
+    `rule["names"]` in the same order (the only rule type, "names")."""
+    if rule["type"] != "names":
+        raise TypeError(f"check_enabled_experiments: rule type {rule['type']!r} is not supported")
+    return float([experiment.split("@")[0] for experiment in enabled] == rule["names"])
+
+
 @metric("is_added_to_steam_cart")
 def is_added_to_steam_cart(page: dict[str, str], rule: dict[str, Any]) -> float:
     """1 when the cart page's HTML names every item."""
@@ -160,8 +187,11 @@ def is_expected_installed_extensions(installed: Any, expected: dict[str, Any]) -
 @metric("is_shortcut_on_desktop")
 def is_shortcut_on_desktop(shortcuts: dict[str, str], rule: dict[str, Any]) -> float:
     """A launcher on the Desktop whose Name (type "name") or Exec (type "exec") line matches: equal,
-    or one contained in the other (names ignoring case)."""
+    or one contained in the other (names ignoring case). WAA's older version: a line "Name=<name>"
+    exactly, or (type "description") a JSON shortcut whose data.description contains the text."""
     kind = rule["type"]
+    if follows_waa():
+        return _waa_shortcut_on_desktop(shortcuts, rule)
     if kind not in ("name", "exec"):
         raise TypeError(f"is_shortcut_on_desktop: rule type {kind!r} is not supported")
     key = "Name=" if kind == "name" else "Exec="
@@ -176,6 +206,21 @@ def is_shortcut_on_desktop(shortcuts: dict[str, str], rule: dict[str, Any]) -> f
             a, b = (actual.lower(), wanted.lower()) if kind == "name" else (actual, wanted)
             if a == b or b in a or a in b:
                 return 1.0
+    return 0.0
+
+
+def _waa_shortcut_on_desktop(shortcuts: dict[str, str], rule: dict[str, Any]) -> float:
+    kind = rule["type"]
+    if kind == "name":
+        return float(any(f"Name={rule['name']}\n" in content for content in shortcuts.values()))
+    if kind != "description":
+        raise TypeError(f"is_shortcut_on_desktop: rule type {kind!r} is not supported")
+    for content in shortcuts.values():
+        try:
+            if rule["description"] in json.loads(content)["data"]["description"]:
+                return 1.0
+        except (ValueError, TypeError, KeyError, IndexError):
+            continue  # WAA skips a shortcut it cannot read so, whatever the reason
     return 0.0
 
 

@@ -13,6 +13,7 @@ from odf import opendocument, text
 from rapidfuzz import fuzz
 
 from environments.tasks.metrics.options import DocxOptions
+from environments.tasks.metrics.reference import follows_waa
 from environments.tasks.registry import metric
 
 
@@ -58,7 +59,8 @@ def compare_docx_files(result: str | None, expected: str | None, *, options: Doc
     ratio of the whole texts with whitespace squeezed; `ignore_blanks` (True) compares those
     squeezed texts, exactly or, with `fuzzy_match` (False), by fuzzy ratio; without it the
     paragraphs must be as many and equal one by one (or score their mean fuzzy ratio);
-    `ignore_case` (False) lowercases. Files of different kinds score 0.
+    `ignore_case` (False) lowercases. Files of different kinds score 0. Following WAA
+    (metrics/reference.py), `delete_empty_lines` and `fuzzy_match` are ignored.
     """
     if not result or not expected or result.endswith(".docx") != expected.endswith(".docx"):
         return 0.0
@@ -67,10 +69,11 @@ def compare_docx_files(result: str | None, expected: str | None, *, options: Doc
         return 0.0
     if options.ignore_order:
         first, second = sorted(first), sorted(second)
-    if options.delete_empty_lines:
+    older = follows_waa()  # WAA's older version has neither `delete_empty_lines` nor `fuzzy_match`
+    if options.delete_empty_lines and not older:
         first, second = [p for p in first if p.strip()], [p for p in second if p.strip()]
     ignore_case = options.ignore_case
-    fuzzy = options.fuzzy_match
+    fuzzy = options.fuzzy_match and not older
     if options.content_only or options.ignore_blanks:
         text1, text2 = _squeezed(first, ignore_case), _squeezed(second, ignore_case)
         if options.content_only or fuzzy:

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from environments.tasks.metrics.options import ImageOptions
+from environments.tasks.metrics.reference import follows_waa
 from environments.tasks.registry import metric
 
 WINDOW = 7
@@ -53,8 +54,11 @@ def compare_images(result: str | None, expected: str | None, *, options: ImageOp
     OSWorld picks "the smaller size" by comparing (width, height) tuples, so width decides; this
     does the same. With `reference_base_result` b (the SSIM an untouched result would get), the
     score is (ssim - b) / (1 - b) when ssim ≥ b + 0.01, else 0. Missing, empty or unreadable
-    images, and images smaller than the 7×7 window, score 0; negative similarities count as 0.
+    images, and images smaller than the 7×7 window, score 0; negative similarities count as 0
+    (following WAA, they are kept, as its compare_images returns them).
     """
+    if options.model_fields_set and follows_waa():
+        raise TypeError("compare_images: WAA's version takes no options (its harness leaves the task out)")
     if not result or not expected:
         return 0.0
     if not all(Path(p).is_file() and Path(p).stat().st_size > 0 for p in (result, expected)):
@@ -70,4 +74,5 @@ def compare_images(result: str | None, expected: str | None, *, options: ImageOp
     base = options.reference_base_result
     if base is not None:
         similarity = (similarity - base) / (1 - base) if similarity >= base + 0.01 else 0.0
-    return max(0.0, similarity)
+    # WAA's harness files a negative similarity as the task's score, so following WAA keeps it.
+    return similarity if follows_waa() else max(0.0, similarity)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from environments.tasks.metrics.reference import follows_waa
 from environments.tasks.registry import metric
 
 VIDEO_FRAMES = 100
@@ -38,9 +39,12 @@ def _audio(path: str) -> tuple[Any, int] | None:
 def compare_audios(result: str | None, expected: str | None) -> float:
     """exp(−d) with d the DTW distance (cosine) between the two normalized MFCC sequences per step
     of the alignment path; 1 when both files are unreadable or empty, 0 when one is. A result that is
-    not a path scores 0 (OSWorld raises, and its runner leaves the task out)."""
+    not a path scores 0 (OSWorld raises, and its runner leaves the task out). Following WAA
+    (metrics/reference.py), the score is WAA's older one (`_waa_audio_similarity`)."""
     if not isinstance(result, str) or not isinstance(expected, str) or not result or not expected:
         return 0.0
+    if follows_waa():
+        return _waa_audio_similarity(result, expected)
     import librosa
     from fastdtw import fastdtw
     from scipy.spatial.distance import cosine
@@ -55,6 +59,21 @@ def compare_audios(result: str | None, expected: str | None) -> float:
         return 0.0
     distance, path = fastdtw(features[0].T, features[1].T, dist=cosine)
     return float(np.exp(-(distance / len(path)))) if path else 0.0
+
+
+def _waa_audio_similarity(result: str, expected: str) -> float:
+    """WAA's older compare_audios: 1 / (1 + d), d the whole path's DTW distance (not per step); a file
+    librosa cannot load raises, and an empty one is compared as it is."""
+    import librosa
+    from fastdtw import fastdtw
+    from scipy.spatial.distance import cosine
+
+    features = []
+    for path in (result, expected):
+        samples, rate = librosa.load(path)
+        features.append(librosa.util.normalize(librosa.feature.mfcc(y=samples, sr=rate), axis=1))
+    distance, _ = fastdtw(features[0].T, features[1].T, dist=cosine)
+    return float(1 / (1 + distance))
 
 
 @metric("compare_videos")

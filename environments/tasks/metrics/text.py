@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from environments.tasks.metrics.options import CsvOptions, TextFileOptions
+from environments.tasks.metrics.reference import follows_waa
 from environments.tasks.registry import metric
 
 
@@ -53,8 +54,16 @@ def diff_text_file(result: str | None, expected: str | None) -> float:
 def check_json_settings(result: str | None, expected: dict[str, Any]) -> float:
     """1 when the JSON file holds every top-level key of `expected["expected"]` with an equal value.
 
-    The file must be strict JSON: a settings file with comments scores 0, as in OSWorld.
+    The file must be strict JSON: a settings file with comments scores 0, as in OSWorld. Following
+    WAA (metrics/reference.py), a file that cannot be read or parsed, or holds no JSON object, raises,
+    as WAA's older version does (its harness then leaves the task out).
     """
+    if follows_waa() and result:
+        with open(result, encoding="utf-8") as file:
+            data = json.load(file)
+        if not isinstance(data, dict):
+            raise TypeError("check_json_settings: the settings file holds no JSON object")
+        return float(all(key in data and data[key] == value for key, value in expected["expected"].items()))
     text = _read_text(result)
     if text is None:
         return 0.0
@@ -77,16 +86,20 @@ def check_direct_json_object(result: Any, rules: dict[str, Any]) -> float:
     OSWorld looks for `ignore_list_order` only inside `rules["expected"]`, so the flag a task puts
     beside `expected` has no effect; lists are compared in order, as here. A value of
     "__EVALUATION_FAILED__" in `expected` (a getter that could not resolve it) scores 0.
+    WAA's older version has neither that marker nor the string case of an expected list, and raises
+    on a string that is not JSON.
     """
     if isinstance(result, str):
         try:
             result = json.loads(result.strip().replace("'", '"'))
         except json.JSONDecodeError:
+            if follows_waa():
+                raise  # WAA's runner leaves the task out
             return 0.0
     if not isinstance(result, dict):
         return 0.0
     expected: dict[str, Any] = rules["expected"]
-    if any(value == "__EVALUATION_FAILED__" for value in expected.values()):
+    if not follows_waa() and any(value == "__EVALUATION_FAILED__" for value in expected.values()):
         return 0.0
     if rules.get("expect_in_result", False):
         return float(all(_found_in_result(value, result.get(key)) for key, value in expected.items()))
@@ -97,7 +110,7 @@ def _found_in_result(expected: Any, actual: Any) -> bool:
     if isinstance(expected, list):
         if isinstance(actual, list):
             return any(item in actual for item in expected)
-        return isinstance(actual, str) and actual in expected
+        return isinstance(actual, str) and actual in expected and not follows_waa()
     if isinstance(expected, str):
         try:
             return expected in actual

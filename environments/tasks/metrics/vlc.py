@@ -110,6 +110,13 @@ def check_qt_minimal_view(result: str, rule: dict[str, Any]) -> float:
     return float(_setting(result, "qt-minimal-view=", "0") == _expected(rule, "expected_qt_minimal_view"))
 
 
+@metric("check_qt_video_resize")
+def check_qt_video_resize(result: str, rule: dict[str, Any]) -> float:
+    """WAA's: the `qt-video-autoresize` setting is the expected one; a vlcrc without the line reads
+    as "0" there (VLC's own default is 1), and so it does here."""
+    return float(_setting(result, "qt-video-autoresize=", "0") == _expected(rule, "qt-video-autoresize"))
+
+
 @metric("check_one_instance_when_started_from_file")
 def check_one_instance_when_started_from_file(result: str, rule: dict[str, Any]) -> float:
     key = "expected_one_instance_when_started_from_file"

@@ -21,7 +21,9 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from environments.tasks.metrics.reference import follows_waa
 from environments.tasks.metrics.text import read_lines
+from environments.tasks.metrics.workbook_waa import WaaCells
 
 
 @dataclass
@@ -40,8 +42,14 @@ class Book:
         """Cached values of formulas, as stored in the file."""
         return openpyxl.load_workbook(self.path, data_only=True)
 
+    @cached_property
+    def waa_cells(self) -> WaaCells:
+        return WaaCells(self.path)
+
     def value(self, sheet: str, coordinate: str) -> Any:
-        """The cell's stored value the way OSWorld's read_cell_value decodes it."""
+        """The cell's stored value the way OSWorld's read_cell_value decodes it (WAA's, when following it)."""
+        if follows_waa():
+            return self.waa_cells.value(sheet, coordinate)
         if sheet not in self.values.sheetnames:
             return None
         value = self.values[sheet][coordinate].value
@@ -116,11 +124,17 @@ def cell_style(name: str, cell: Cell | MergedCell, dxf: DifferentialStyle | None
     Font properties and number formats are None for an empty cell; `merge` is True only for the
     covered cells of a merged range (not its top-left cell); `bgcolor` is the cell's pattern
     foreground colour (what spreadsheet apps show as background) or the format's background colour.
+    Following WAA (metrics/reference.py), `bgcolor` is the pattern's background colour and `fgcolor`
+    its foreground colour, of the format when one applies, else of the cell: LibreOffice writes a
+    solid fill's colour into both, Excel and openpyxl into the foreground only, so the readings
+    differ on files the latter wrote (an unset background reads 00000000).
     As in OSWorld, a font colour that is not set, or a format without a font or number format,
     raises AttributeError (OSWorld's runner then records no score for the task).
     """
     has_value = cell.value is not None
     if name == "merge":
+        if follows_waa():
+            raise NotImplementedError("cell style 'merge': WAA's compare_table has no such style")
         return isinstance(cell, MergedCell)
     if name == "hyperlink":
         return cell.hyperlink or ("" if has_value else None)
@@ -138,6 +152,12 @@ def cell_style(name: str, cell: Cell | MergedCell, dxf: DifferentialStyle | None
     if name == "fill_type":
         return getattr(styled.fill, "tagname", None)
     if name in ("bgcolor", "fgcolor"):
+        if follows_waa():
+            # WAA's utils reads the field the name says, from the format when one applies.
+            try:
+                return getattr(styled.fill, "bgColor" if name == "bgcolor" else "fgColor").rgb
+            except AttributeError:
+                return None
         color = getattr(cell.fill, "fgColor", None) if dxf is None else getattr(dxf.fill, "bgColor", None)
         return getattr(color, "rgb", None)
     raise NotImplementedError(f"cell style {name!r}")
@@ -234,15 +254,29 @@ def _condition(rule: ConditionalRule, book: Book, name: str) -> Callable[[Any], 
     return active
 
 
+def _waa_condition(rule: ConditionalRule, book: Book, name: str) -> Callable[[Any], bool]:
+    """Whether a cell value activates the rule, as WAA's utils decides it: expressions only (any other
+    type raises NotImplementedError), tried on every cell of the range, empty ones included; a
+    formula that does not parse or fails on a value raises."""
+    if rule.type != "expression":
+        raise NotImplementedError(f"conditional format type {rule.type!r}: WAA evaluates only expressions")
+    import formulas
+
+    function = formulas.Parser().ast("=" + rule.formula[0])[1].compile()
+    arguments = _absolute_arguments(book, name, rule.formula[0])
+    return lambda value: bool(function(value, *arguments))
+
+
 def load_styles(book: Book, name: str, props: list[str]) -> dict[str, list[Any]]:
     """Concerned style values per coordinate, conditional formats applied (utils.load_xlsx_styles)."""
     sheet = book.sheet(name)
     if sheet is None:
         return {}
     styles = {c.coordinate: [cell_style(p, c) for p in props] for col in sheet.iter_cols() for c in col}
+    waa = follows_waa()
     for formatting in sheet.conditional_formatting:
         for rule in formatting.rules:
-            active = _condition(rule, book, name)
+            active = _waa_condition(rule, book, name) if waa else _condition(rule, book, name)
             if active is None:
                 continue
             blanks = 0
@@ -250,7 +284,7 @@ def load_styles(book: Book, name: str, props: list[str]) -> dict[str, list[Any]]
                 for row, col in cell_range.cells:
                     coordinate = f"{get_column_letter(col)}{row}"
                     value = book.value(name, coordinate)
-                    if value is None:
+                    if value is None and not waa:
                         blanks += 1
                         if blanks > 50:
                             break

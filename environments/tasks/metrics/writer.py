@@ -4,6 +4,7 @@ tab stops, fonts, highlighting, strike-through, page breaks and numbers, referen
 from __future__ import annotations
 
 import re
+import zipfile
 from io import BytesIO
 from typing import Any
 
@@ -177,6 +178,31 @@ def check_highlighted_words(result: str | None, expected: str | None) -> float:
                                      for prop in style.childNodes):
             return 0.0
     return 1.0
+
+
+def _highlighted_runs(path: str) -> set[str | None]:
+    """The first text of each run in word/document.xml with a highlight other than "none" (an empty
+    <w:t/> gives None, as it does in the reference)."""
+    with zipfile.ZipFile(path) as docx, docx.open("word/document.xml") as document:
+        root = etree.parse(document).getroot()
+    texts: set[str | None] = set()
+    for run in root.iter(f"{W}r"):
+        highlight = next(run.iter(f"{W}highlight"), None)
+        if highlight is None or highlight.get(f"{W}val") == "none":
+            continue
+        text = next(run.iter(f"{W}t"), None)
+        if text is not None:
+            texts.add(text.text)
+    return texts
+
+
+@metric("compare_highlighted_text")
+def compare_highlighted_text(result: str | None, expected: str | None) -> float:
+    """1 when both .docx files highlight the same set of run texts (a run counted by its first text;
+    order and repeats ignored). A file that is not a .docx raises, as in the reference."""
+    if not result or not expected:
+        return 0.0
+    return float(_highlighted_runs(result) == _highlighted_runs(expected))
 
 
 @metric("evaluate_strike_through_last_paragraph")

@@ -9,16 +9,21 @@ from typing import Any
 
 import pytest
 
+from environments.tasks import registry
 from environments.tasks.context import TaskContext
 from environments.tasks.errors import MachineRequestError, SetupError
 from environments.tasks.load import load_task
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Evaluator, SetupStep, Task
+from environments.tasks.parameters import NoOptions
 from environments.tasks.rules import OSWORLD_RULES, WAA_RULES
 from environments.tasks.scoring import score_explained
 from environments.tasks.setup_steps import run_steps
 
-BAD_DAY = {"type": "rule_relativeTime", "rules": {"relativeTime": {"from": "no such day"}, "expected": {"time": "x"}}}
+BAD_DAY = {
+    "type": "rule_relativeTime",
+    "rules": {"relativeTime": {"from": "no such day"}, "expected": {"time": "x"}},
+}
 """A getter that raises ValueError when called."""
 OK = {"type": "vm_command_line", "command": ["echo", "ok"]}
 
@@ -53,8 +58,14 @@ def test_a_raising_expected_getter_errors_under_both(context: TaskContext) -> No
 
 def test_with_several_metrics_only_a_missing_file_scores_0_under_waa(context: TaskContext) -> None:
     """WAA's harness turns any exception into 0 only for a lone metric's result getter."""
-    ev = evaluator(func=["exact_match", "exact_match"], result=[BAD_DAY, OK],
-                   expected=[{"type": "rule", "rules": {"expected": "x"}}, {"type": "rule", "rules": {"expected": "ok\n"}}])
+    ev = evaluator(
+        func=["exact_match", "exact_match"],
+        result=[BAD_DAY, OK],
+        expected=[
+            {"type": "rule", "rules": {"expected": "x"}},
+            {"type": "rule", "rules": {"expected": "ok\n"}},
+        ],
+    )
     with pytest.raises(ValueError, match="no such day"):
         score_explained(ev, context, False, rules=WAA_RULES)
 
@@ -84,14 +95,18 @@ class Refusing(LocalMachine):
 def test_a_refused_setup_request_is_fatal_under_osworld_and_logged_under_waa(tmp_path: Path) -> None:
     machine = Refusing(home=tmp_path / "home", cache_dir=tmp_path / "cache", screen_size=(1280, 800))
     context = TaskContext(machine, tmp_path / "cache", tmp_path / "downloads")
-    steps = [SetupStep(type="activate_window", parameters={"window_name": "Notepad"}),
-             SetupStep(type="execute", parameters={"command": ["touch", "/home/user/after.txt"]})]
+    steps = [
+        SetupStep(type="activate_window", parameters={"window_name": "Notepad"}),
+        SetupStep(type="execute", parameters={"command": ["touch", "/home/user/after.txt"]}),
+    ]
     with pytest.raises(SetupError, match=r"setup step 1 \(activate_window\) failed: .*404"):
         run_steps(steps, context)
     assert not (machine.home / "after.txt").exists()
     logged = run_steps(steps, context, rules=WAA_RULES, part="postconfig")
-    assert logged == ["postconfig step 1 (activate_window) failed: activate_window 'Notepad': POST "
-                      "/setup/activate_window: HTTP 404: Window Notepad not found; carried on by waa's rules"]
+    assert logged == [
+        "postconfig step 1 (activate_window) failed: activate_window 'Notepad': POST "
+        "/setup/activate_window: HTTP 404: Window Notepad not found; carried on by waa's rules"
+    ]
     assert (machine.home / "after.txt").exists()
 
 
@@ -106,10 +121,30 @@ def test_waas_published_shapes_load(tmp_path: Path) -> None:
     """`"source": null`, empty getters of infeasible tasks, comments; the results key is the file name."""
     path = tmp_path / "vlc" / "INF-second-WOS.json"
     path.parent.mkdir()
-    path.write_text('{"id": "INF-first-WOS", "instruction": "Open it.", "source": null, "_commments": "x",'
-                    ' "config": [], "evaluator": {"func": "infeasible", "result": {}, "expected": {}}}')
+    path.write_text(
+        '{"id": "INF-first-WOS", "instruction": "Open it.", "source": null, "_commments": "x",'
+        ' "config": [], "evaluator": {"func": "infeasible", "result": {}, "expected": {}}}'
+    )
     task: Task = load_task(path)
     assert task.evaluator.result is None and task.evaluator.expected is None and task.source is None
     assert (task.id, task.key, task.domain) == ("INF-first-WOS", "INF-second-WOS", "vlc")
-    listed = Evaluator.model_validate({"func": ["a", "b"], "result": [{}, {"type": "rule"}], "expected": [{}, None]})
+    listed = Evaluator.model_validate(
+        {"func": ["a", "b"], "result": [{}, {"type": "rule"}], "expected": [{}, None]}
+    )
     assert listed.result[0] is None and listed.expected == [None, None]
+
+
+def test_a_metric_missing_its_file_scores_0_under_osworld_and_errors_under_waa(
+    context: TaskContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OSWorld's scorer catches FileNotFoundError; WAA's `evaluate` lets a metric's exception through.
+    (Our metrics read a missing file as None; a stand-in metric raises, as some of the references' do.)"""
+
+    def opens(result: Any, expected: Any) -> float:
+        raise FileNotFoundError(result)
+
+    monkeypatch.setitem(registry.METRICS, "opens", registry.Registered("opens", opens, NoOptions))
+    ev = evaluator(func="opens", result={"type": "rule", "rules": "/nonexistent/out.txt"}, expected=OK)
+    assert score_explained(ev, context, False).score == 0.0
+    with pytest.raises(FileNotFoundError, match="/nonexistent/out.txt"):
+        score_explained(ev, context, False, rules=WAA_RULES)
