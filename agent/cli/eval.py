@@ -37,6 +37,7 @@ from environments.settings import SettingError
 from environments.tasks.load import TaskLoadError
 from environments.tasks.rules import RulesName
 from environments.tasks.suite import SUITE_INDEX
+from environments.vm.hardware import Hardware, HardwareError
 
 console = Console()
 
@@ -63,6 +64,10 @@ def eval_command(
     accel: Annotated[str, typer.Option(help="qemu: kvm, tcg (software emulation) or auto (KVM if a bounded probe boots, else TCG, saying why).", rich_help_panel="VMs")] = "auto",
     vm_memory: Annotated[int, typer.Option(min=256, help="qemu: MiB of memory per VM.", rich_help_panel="VMs")] = 2048,
     vm_cores: Annotated[int, typer.Option(min=1, help="qemu: virtual CPUs per VM.", rich_help_panel="VMs")] = 2,
+    vm_firmware: Annotated[str, typer.Option(help="qemu: bios, uefi (OVMF), or uefi-secure (Secure Boot with Microsoft's keys, as Windows 11 expects).", rich_help_panel="VMs")] = "bios",
+    vm_uefi_vars: Annotated[Optional[Path], typer.Option(help="qemu: the UEFI variable store each boot starts from (a copy), e.g. the one kept beside a Windows image. Default: OVMF's empty one.", rich_help_panel="VMs", show_default=False)] = None,
+    vm_tpm: Annotated[bool, typer.Option("--vm-tpm", help="qemu: a software TPM 2.0 per VM (swtpm), which Windows 11 needs.", rich_help_panel="VMs")] = False,
+    vm_disk_bus: Annotated[str, typer.Option(help="qemu: virtio, scsi (virtio-scsi) or sata (no virtio drivers needed): the bus the image's OS boots from.", rich_help_panel="VMs")] = "virtio",
     vm_vnc_displays: Annotated[str, typer.Option(help="qemu: VNC displays FIRST-LAST the VMs may take (5900+N on 127.0.0.1; each task's log names its VM's).", rich_help_panel="VMs")] = "10-99",
     workers: Annotated[int, typer.Option(min=1, help="Tasks run at once, each worker in its own process (or Ray actor) with its own environment.")] = 1,
     executor: Annotated[str, typer.Option(help="local (worker processes on this machine) or ray (actors on a Ray cluster; needs the 'ray' extra).")] = "local",
@@ -141,8 +146,12 @@ def eval_command(
             raise typer.Exit(2) from None
         if name == "openai" and not base_url:
             raise typer.BadParameter("--executor ray needs the model endpoint(s) every node can reach", param_hint="--base-url")
+    try:
+        hardware = Hardware.choose(vm_firmware, vm_tpm, vm_disk_bus, vm_uefi_vars)
+    except HardwareError as err:
+        raise typer.BadParameter(str(err), param_hint=f"--vm-{err.field.replace('_', '-')}") from None
     vm, env, workers = _vm_spec(provider, env, vm_image, vms, workers, urls, no_revert, revert_command, accel,
-                                vm_memory, vm_cores, vm_vnc_displays)
+                                vm_memory, vm_cores, vm_vnc_displays, hardware)
     if env in VM_KINDS and (vm is None or vm.provider == "url") and len(urls) < workers:
         raise typer.BadParameter(f"--env {env} needs one VM URL per worker ({workers})", param_hint="--vm-url")
     screen = parse_size(size)
@@ -229,6 +238,7 @@ def eval_command(
 def _vm_spec(
     provider: str | None, env: str, image: Path | None, vms: int | None, workers: int, urls: list[str],
     no_revert: bool, revert_command: str | None, accel: str, memory: int, cores: int, displays: str,
+    hardware: Hardware = Hardware(),
 ) -> tuple[VMSpec | None, str, int]:
     """The VMs of the run (None: no VM), and the env kind and worker count they imply."""
     if provider is None and env in VM_KINDS:
@@ -239,6 +249,10 @@ def _vm_spec(
                 raise typer.BadParameter("is used only with --provider qemu or url", param_hint=flag)
         if no_revert:
             raise typer.BadParameter("is used only with --provider qemu or url", param_hint="--no-revert")
+    if provider != "qemu" and hardware != Hardware():
+        raise typer.BadParameter("--vm-firmware, --vm-uefi-vars, --vm-tpm and --vm-disk-bus are for "
+                                 "--provider qemu", param_hint="--provider")
+    if provider is None:
         return None, env, workers
     if provider not in get_args(ProviderName):
         raise typer.BadParameter("use qemu or url", param_hint="--provider")
@@ -273,7 +287,7 @@ def _vm_spec(
         "qemu" if provider == "qemu" else "url", image=image.resolve() if image else None,
         revert=not no_revert,
         revert_command=revert_command, accel="kvm" if accel == "kvm" else "tcg" if accel == "tcg" else "auto",
-        memory_mib=memory, cores=cores, vnc_displays=(int(found[1]), int(found[2])),
+        memory_mib=memory, cores=cores, vnc_displays=(int(found[1]), int(found[2])), hardware=hardware,
     )
     return spec, env, vms or workers
 

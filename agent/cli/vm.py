@@ -23,6 +23,10 @@ app = typer.Typer(help=("Build, boot, list, watch and stop QEMU VMs (our Debian 
                         "WAA's)."), no_args_is_help=True)
 IMAGE_HELP = "The qcow2 image to write (IMAGE.vmlinuz, IMAGE.initrd, IMAGE.json beside it)."
 VARIANT_HELP = "small: X session, terminal, editor; full: + Chromium, LibreOffice, VLC."
+FIRMWARE_HELP = ("bios, uefi (Debian's OVMF), or uefi-secure (Secure Boot on with Microsoft's keys enrolled, "
+                 "as Windows 11 expects).")
+UEFI_VARS_HELP = ("UEFI variable store each boot starts from (a copy; never written), e.g. the one kept "
+                  "beside a Windows image. Default: OVMF's empty one.")
 console = Console()
 
 
@@ -78,27 +82,31 @@ def boot(
     memory: Annotated[int, typer.Option(help="Guest memory in MiB.")] = 2048,
     cores: Annotated[int, typer.Option(help="Guest CPU cores.")] = 2,
     disk: Annotated[Optional[str], typer.Option(help="Disk size, e.g. 32G (default: the image's).")] = None,
-    firmware: Annotated[str, typer.Option(help="bios or uefi (Debian's OVMF).")] = "bios",
+    firmware: Annotated[str, typer.Option(help=FIRMWARE_HELP)] = "bios",
+    uefi_vars: Annotated[Optional[Path], typer.Option(help=UEFI_VARS_HELP, show_default=False)] = None,
     tpm: Annotated[bool, typer.Option(help="Attach a software TPM 2.0 (swtpm), for Windows 11.")] = False,
     accel: Annotated[str, typer.Option(help="kvm, tcg, or auto (probe KVM, fall back to TCG).")] = "auto",
     restrict: Annotated[bool, typer.Option(help="Cut the guest off the network (not the forwards).")] = False,
-    disk_bus: Annotated[str, typer.Option(help="virtio, or sata for guests without virtio.")] = "virtio",
+    disk_bus: Annotated[str, typer.Option(help="virtio, scsi (virtio-scsi), or sata for guests without "
+                                               "virtio drivers.")] = "virtio",
     snapshot: Annotated[bool, typer.Option(help="Take the init_state snapshot once it serves.")] = False,
     vnc_display: Annotated[int, typer.Option(min=0, max=99, help="First VNC display tried (5900+N).")] = 10,
 ) -> None:
     """Boot IMAGE under QEMU, print where its server, ports and VNC are; run until Ctrl+C or `vm stop`."""
+    from environments.vm.hardware import Hardware, HardwareError
     from environments.vm.provider import VMProviderError
     from environments.vm.qemu import QemuOptions, QemuProvider
 
     if name in _records():
         raise _fail(f"a VM named {name} is running; pick another --name or `kimi-agent vm stop {name}`")
-    choices = ((firmware, ("bios", "uefi"), "--firmware"), (accel, ("kvm", "tcg", "auto"), "--accel"),
-               (disk_bus, ("virtio", "sata"), "--disk-bus"))
-    for value, allowed, hint in choices:
-        if value not in allowed:
-            raise typer.BadParameter(f"use {' or '.join(allowed)}", param_hint=hint)
-    options = QemuOptions(image=image, memory_mib=memory, cores=cores, disk=disk, firmware=firmware,  # type: ignore[arg-type]
-                          tpm=tpm, accel=accel, restrict=restrict, disk_bus=disk_bus,  # type: ignore[arg-type]
+    if accel not in ("kvm", "tcg", "auto"):
+        raise typer.BadParameter("use kvm or tcg or auto", param_hint="--accel")
+    try:
+        hardware = Hardware.choose(firmware, tpm, disk_bus, uefi_vars)
+    except HardwareError as err:
+        raise typer.BadParameter(str(err), param_hint=f"--{err.field.replace('_', '-')}") from None
+    options = QemuOptions(image=image, memory_mib=memory, cores=cores, disk=disk, hardware=hardware,
+                          accel=accel, restrict=restrict,  # type: ignore[arg-type]
                           revert="snapshot" if snapshot else "none", name=name,
                           vnc_displays=range(vnc_display, 100))
     record = state_dir() / f"{name}.json"
@@ -110,7 +118,7 @@ def boot(
         handle = provider.start()
         record.write_text(json.dumps({"owner": os.getpid(), "image": str(image), "url": handle.server_url,
                                       "vnc": handle.vnc, "serial": str(handle.serial_log),
-                                      "ports": handle.ports, "qemu": handle.pid}))
+                                      "ports": handle.ports, "qemu": handle.pid, **hardware.facts()}))
         console.print(f"[green]{escape(handle.describe())}[/green]", highlight=False)
         if handle.token:
             console.print(f"token {handle.token}  (send as 'Authorization: Bearer …')", highlight=False)

@@ -139,6 +139,7 @@ def _vm_facts(vm: VMSpec) -> dict[str, Any]:
         "revert_policy": vm.revert_policy,
         "revert_command": vm.revert_command if vm.revert else None,
         "accel": vm.accel if vm.provider == "qemu" else None,
+        **(vm.hardware.facts() if vm.provider == "qemu" else {}),
     }
 
 

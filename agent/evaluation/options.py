@@ -11,6 +11,7 @@ from agent.backends.registry import DEFAULT_SERVE_LOG, BackendName, BackendSpec
 from agent.safety import RunawayMode
 from environments.kinds import EnvConfig, EnvKind
 from environments.tasks.rules import RulesName
+from environments.vm.hardware import Hardware
 
 Timing = Literal["adaptive", "osworld", "waa"]
 """`--timing`: wait until the screen settles (ours), or also sleep as OSWorld's or WAA's runner does (timing.py)."""
@@ -36,6 +37,8 @@ class VMSpec:
     accel: Literal["kvm", "tcg", "auto"] = "auto"
     memory_mib: int = 2048
     cores: int = 2
+    hardware: Hardware = Hardware()
+    """qemu: firmware, TPM and disk controller (WAA's Windows 11 image: uefi-secure with a TPM)."""
     vnc_displays: tuple[int, int] = (10, 99)
     """First and last VNC display (5900 + N on 127.0.0.1) the VMs may take."""
     boot_timeout: float = 300.0

@@ -45,6 +45,7 @@ def open_provider(vm: VMSpec, url: str | None, token: str | None, name: str,
     assert vm.image is not None
     first, last = vm.vnc_displays
     options = QemuOptions(image=vm.image, memory_mib=vm.memory_mib, cores=vm.cores, accel=vm.accel,
+                          hardware=vm.hardware,
                           revert="snapshot" if vm.revert else "none", vnc_displays=range(first, last + 1),
                           boot_timeout=vm.boot_timeout, name=name)
     return QemuProvider(options, say=say)

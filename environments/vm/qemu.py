@@ -2,9 +2,10 @@
 control through QMP (the `qemu.qmp` library), and revert by live snapshot (`loadvm init_state`).
 
 Live snapshots need every writable disk in qcow2. The base image is read through a per-VM qcow2 overlay,
-and with `firmware="uefi"` the UEFI variable store is converted to qcow2 too, so UEFI guests snapshot as
-well. When `savevm` still fails (e.g. a device that cannot migrate) the provider says why and falls back
-to a reboot from a fresh overlay before each task. Measured 2026-12-04 on a loaded 2-core CI machine under
+and with UEFI firmware the variable store is a per-VM qcow2 copy too (environments/vm/firmware.py, which
+also runs a VM's software TPM, whose state travels in the snapshot), so UEFI + TPM guests snapshot as well.
+When `savevm` still fails (e.g. a device that cannot migrate) the provider says why and falls back to a
+reboot from a fresh overlay before each task. Measured 2026-12-04 on a loaded 2-core CI machine under
 TCG with our small image: boot to a serving VM 37-91 s, `savevm` 0.6-0.9 s, `loadvm` until the server
 answers and the clock is set 0.9-2.3 s (`python -m benchmarks.vm` prints the current figures).
 
@@ -25,12 +26,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from environments.vm.accel import Accel, AccelChoice, choose_accel
+from environments.vm.firmware import (
+    FirmwareError, SoftwareTPM, fresh_variables, machine_flags, tpm_args, uefi_args,
+)
 from environments.vm.guest import TOKEN_FW_CFG, read_profile
+from environments.vm.hardware import DISK_DEVICES, Hardware
 from environments.vm.lifetime import mark_owned, spawn_owned, sweep_orphans
 from environments.vm.provider import (
     SERVICE_PORTS, RevertPolicy, VMHandle, VMProviderError, fix_guest_clock, wait_for_server,
@@ -38,10 +43,6 @@ from environments.vm.provider import (
 
 SNAPSHOT = "init_state"
 """The snapshot name OSWorld's VMware and VirtualBox providers revert to."""
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
-Firmware = Literal["bios", "uefi"]
-DiskBus = Literal["virtio", "sata"]
 
 PORT_TRIES = 5
 PORT_CLASHES = ("Address already in use", "host forwarding rule")
@@ -60,12 +61,11 @@ class QemuOptions:
     cores: int = 2
     disk: str | None = None
     """Virtual size of the overlay, e.g. "32G" (our guest grows its file system to it); None: the base's."""
-    firmware: Firmware = "bios"
-    tpm: bool = False
+    hardware: Hardware = Hardware()
+    """Firmware, TPM, disk controller (default: SeaBIOS, no TPM, virtio-blk)."""
     accel: Accel = "auto"
     restrict: bool = False
     """Cut the guest off the network (`restrict=on`); the forwarded ports still work."""
-    disk_bus: DiskBus = "virtio"
     screen: tuple[int, int] = (1280, 800)
     revert: RevertPolicy = "snapshot"
     vnc_displays: range = range(10, 100)
@@ -141,7 +141,7 @@ class QemuProvider:
         self.handle: VMHandle | None = None
         self.accel: AccelChoice | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._tpm: subprocess.Popen[bytes] | None = None
+        self._tpm: SoftwareTPM | None = None
         self._qmp: QEMUMonitorProtocol | None = None
         self._dirty = False
         self._dir: Path | None = None
@@ -153,6 +153,21 @@ class QemuProvider:
     # --- life cycle ------------------------------------------------------------------------------
     def start(self) -> VMHandle:
         """Boot the VM, wait for its server, and take the `init_state` snapshot (if reverting by snapshot)."""
+        started = time.monotonic()
+        handle = self.launch()
+        try:
+            self._wait_for_server()
+            self.timings["boot"] = time.monotonic() - started
+            if self.revert_policy == "snapshot":
+                self._snapshot()
+        except BaseException:
+            self.stop()  # no QEMU left behind by a failed start, whoever the caller is
+            raise
+        return handle
+
+    def launch(self) -> VMHandle:
+        """Start QEMU (and its TPM) and connect to its QMP, without waiting for the guest's server — what
+        `start` does first; alone, it lets a test or a person watch a guest that serves nothing (yet)."""
         if self._process is not None:
             raise VMProviderError(f"{self.options.name} is already running")
         accel = self._accel()
@@ -162,14 +177,10 @@ class QemuProvider:
         self._dir = Path(tempfile.mkdtemp(prefix=f"{self.options.name}-", dir=parent))
         mark_owned(self._dir)
         self._choose_addresses()
-        started = time.monotonic()
         try:
-            self._boot(accel)
-            self.timings["boot"] = time.monotonic() - started
-            if self.revert_policy == "snapshot":
-                self._snapshot()
+            self._spawn(accel)
         except BaseException:
-            self.stop()  # no QEMU left behind by a failed start, whoever the caller is
+            self.stop()
             raise
         assert self.handle is not None
         return self.handle
@@ -192,9 +203,11 @@ class QemuProvider:
         self.accel = _accel_choices[wanted]
         return self.accel
 
-    def _boot(self, accel: AccelChoice) -> None:
+    def _spawn(self, accel: AccelChoice) -> None:
+        """A fresh overlay (and UEFI store and TPM), QEMU started, QMP connected, `handle` set."""
         assert self._dir is not None
-        overlay = self._dir / "overlay.qcow2"
+        folder = self._dir
+        overlay = folder / "overlay.qcow2"
         overlay.unlink(missing_ok=True)
         base = self.options.image.resolve()
         create = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", image_format(base),
@@ -202,11 +215,15 @@ class QemuProvider:
         done = subprocess.run(create, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise VMProviderError(f"could not create the overlay: {done.stderr.strip()}")
-        if self.options.tpm:
-            self._start_tpm()
-        serial = self._dir / "serial.log"
+        hardware = self.options.hardware
+        if hardware.firmware != "bios":
+            self._firmware(lambda: fresh_variables(hardware.firmware, folder, hardware.uefi_vars))
+        serial = folder / "serial.log"
         for attempt in range(PORT_TRIES):
-            self._process = spawn_owned(self.command(accel, overlay, serial), log=self._dir / "qemu.log")
+            if hardware.tpm:  # fresh each try: swtpm exits with the QEMU that connected to it
+                self._tpm = self._tpm or SoftwareTPM(folder)
+                self._firmware(self._tpm.start)
+            self._process = spawn_owned(self.command(accel, overlay, serial), log=folder / "qemu.log")
             try:
                 self._qmp = self._connect_qmp()
                 break
@@ -222,36 +239,44 @@ class QemuProvider:
         desktop = f"{self._host}:{self._ports[self.profile.vnc_port]}" if self.profile.vnc_port else console
         self.handle = VMHandle(self.options.name, url, self._token, host_ports, desktop, console, serial,
                                self._process.pid, self._host)
+
+    @staticmethod
+    def _firmware(step: Callable[[], object]) -> None:
         try:
-            wait_for_server(url, self._token, self.options.boot_timeout, alive=self.alive)
+            step()
+        except FirmwareError as err:
+            raise VMProviderError(str(err)) from None
+
+    def _wait_for_server(self) -> None:
+        assert self.handle is not None
+        try:
+            wait_for_server(self.handle.server_url, self._token, self.options.boot_timeout, alive=self.alive)
         except VMProviderError as err:
-            raise VMProviderError(f"{err}; serial console: {self._tail(serial)}") from None
+            raise VMProviderError(f"{err}; serial console: {self._tail(self.handle.serial_log)}") from None
         self._dirty = False
 
     def command(self, accel: AccelChoice, overlay: Path, serial: Path) -> list[str]:
         """The QEMU command line of this VM (public so `vm boot --dry-run` and tests can show it)."""
         assert self._dir is not None
-        options, profile = self.options, self.profile
+        options, profile, hardware = self.options, self.profile, self.options.hardware
         host = self._host
         forwards = ",".join(f"hostfwd=tcp:{host}:{port}-:{guest}" for guest, port in self._ports.items())
         nic = f"user,model=virtio-net-pci,{forwards}" + (",restrict=on" if options.restrict else "")
-        disk_device = ("virtio-blk-pci,drive=disk0" if options.disk_bus == "virtio"
-                       else "ide-hd,drive=disk0,bus=ide.0")
+        machine = f"q35,accel={accel.accel}{machine_flags(hardware.firmware)}"
         argv = [
-            options.qemu, "-name", options.name, "-machine", f"q35,accel={accel.accel}", "-cpu", "max",
+            options.qemu, "-name", options.name, "-machine", machine, "-cpu", "max",
             "-m", str(options.memory_mib), "-smp", str(options.cores), "-nodefaults", "-vga", "std",
             "-rtc", "base=utc", "-serial", f"file:{serial}", "-monitor", "none",
+            # no ACPI sleep states: a guest that suspends itself when idle (Windows does) stops serving
+            "-global", "ICH9-LPC.disable_s3=1", "-global", "ICH9-LPC.disable_s4=1",
             "-qmp", f"unix:{self._dir / 'qmp.sock'},server=on,wait=off",
             "-blockdev", f"driver=file,filename={overlay},node-name=disk0-file",
-            "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0", "-device", disk_device,
+            "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0", *DISK_DEVICES[hardware.disk_bus],
             "-nic", nic,
             "-vnc", f"127.0.0.1:{self._vnc}" if self._vnc is not None else "none",
+            *uefi_args(hardware.firmware, self._dir),
+            *(tpm_args(self._dir) if hardware.tpm else []),
         ]
-        if options.firmware == "uefi":
-            argv += self._uefi_drives()
-        if self._tpm is not None:
-            argv += ["-chardev", f"socket,id=chrtpm,path={self._dir / 'swtpm.sock'}",
-                     "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"]
         if profile.kernel:
             base = options.image.resolve().parent
             width, height = options.screen
@@ -265,35 +290,6 @@ class QemuProvider:
             token_file.write_text(self._token)
             argv += ["-fw_cfg", f"name={TOKEN_FW_CFG},file={token_file}"]
         return argv + list(options.extra_args)
-
-    def _uefi_drives(self) -> list[str]:
-        """OVMF's code read-only, and a private copy of its variable store in qcow2 (so `savevm` works)."""
-        assert self._dir is not None
-        if not OVMF_CODE.is_file():
-            raise VMProviderError(f"UEFI needs {OVMF_CODE}: apt-get install ovmf")
-        variables = self._dir / "OVMF_VARS.qcow2"
-        if not variables.is_file():
-            done = subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(OVMF_VARS), str(variables)],
-                                  capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise VMProviderError(f"could not copy the UEFI variable store: {done.stderr.strip()}")
-        return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
-                "-drive", f"if=pflash,format=qcow2,unit=1,file={variables}"]
-
-    def _start_tpm(self) -> None:
-        assert self._dir is not None
-        if shutil.which("swtpm") is None:
-            raise VMProviderError("--vm-tpm needs swtpm: apt-get install swtpm swtpm-tools")
-        state = self._dir / "tpm"
-        state.mkdir(exist_ok=True)
-        sock = self._dir / "swtpm.sock"
-        self._tpm = spawn_owned(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
-                                 "--ctrl", f"type=unixio,path={sock}"], log=self._dir / "swtpm.log")
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            if time.monotonic() > deadline or self._tpm.poll() is not None:
-                raise VMProviderError(f"swtpm did not start: {self._tail(self._dir / 'swtpm.log')}")
-            time.sleep(0.05)
 
     def _connect_qmp(self) -> QEMUMonitorProtocol:
         assert self._dir is not None and self._process is not None
@@ -315,14 +311,18 @@ class QemuProvider:
                 raise VMProviderError("QEMU did not open its QMP socket within 30 s")
             time.sleep(0.1)
 
-    def _hmp(self, command: str) -> str:
-        """A monitor command through QMP's `human-monitor-command`; its text (for savevm/loadvm: an error)."""
+    def qmp(self, command: str, arguments: dict[str, object] | None = None) -> object:
+        """What a QMP command returns (e.g. `query-tpm`, `screendump`); `VMProviderError` on an error."""
         if self._qmp is None:
             raise VMProviderError(f"{self.options.name} is not running")
-        reply = self._qmp.cmd_raw("human-monitor-command", {"command-line": command})
+        reply = self._qmp.cmd_raw(command, arguments)
         if "error" in reply:
-            raise VMProviderError(f"QMP {command!r} failed: {reply}")
-        return str(reply.get("return", "")).strip()
+            raise VMProviderError(f"QMP {command} failed: {reply['error']}")
+        return reply.get("return")
+
+    def _hmp(self, command: str) -> str:
+        """A monitor command through QMP's `human-monitor-command`; its text (for savevm/loadvm: an error)."""
+        return str(self.qmp("human-monitor-command", {"command-line": command}) or "").strip()
 
     def _snapshot(self) -> None:
         started = time.monotonic()
@@ -366,7 +366,8 @@ class QemuProvider:
     def reboot(self) -> None:
         """Kill QEMU and boot again from a fresh overlay (how a VM that stopped answering is replaced)."""
         self._kill()
-        self._boot(self._accel())
+        self._spawn(self._accel())
+        self._wait_for_server()
         if self.revert_policy == "snapshot":
             self._snapshot()
 
@@ -391,12 +392,14 @@ class QemuProvider:
             except (EOFError, OSError):  # QEMU already closed its end (after `quit`, or killed)
                 pass
             self._qmp = None
-        for process in (self._process, self._tpm):
-            if process is not None and process.poll() is None:
-                process.kill()
-            if process is not None:
-                process.wait()
-        self._process = self._tpm = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            self._process = None
+        if self._tpm is not None:
+            self._tpm.stop()
+            self._tpm = None
 
     def stop(self) -> None:
         """Quit QEMU (killed if it does not quit within 5 s) and delete the overlay."""
@@ -417,7 +420,9 @@ class QemuProvider:
         self.handle = None
 
     @staticmethod
-    def _tail(path: Path, size: int = 1500) -> str:
+    def _tail(path: Path | None, size: int = 1500) -> str:
+        if path is None:
+            return "(none)"
         try:
             return path.read_bytes()[-size:].decode(errors="replace").strip() or "(empty)"
         except OSError:
