@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from environments.tasks.context import OfflineError, TaskContext
 from environments.tasks.errors import MachineRequestError, SetupError
-from environments.tasks.getters import google_drive
+from environments.tasks.getters import google_drive, windows_controller, windows_edge
 from environments.tasks.getters.google_drive import AccountError
 from environments.tasks.machine import CommandResult
 from environments.tasks.model import SetupStep
@@ -274,23 +274,39 @@ def _chrome_history_path(context: TaskContext) -> str:
     return f"{home_of(context)}/{folder}/Default/History"
 
 
+def _history_with_visits(context: TaskContext, params: BrowseHistoryParams, folder: Path) -> Path:
+    """OSWorld's empty History database, copied into `folder`, holding the given visits, each
+    `visit_time_from_now_in_seconds` ago (Chrome time: microseconds since 1601)."""
+    database = folder / "History"
+    shutil.copyfile(context.fetch(EMPTY_HISTORY_URL, "history_empty.sqlite"), database)
+    with sqlite3.connect(database) as connection:
+        for item in params.history:
+            visited = datetime.now() - timedelta(seconds=item.visit_time_from_now_in_seconds)
+            stamp = int((visited - CHROME_EPOCH).total_seconds() * 1_000_000)
+            row = connection.execute(
+                "INSERT INTO urls (url, title, visit_count, typed_count, last_visit_time, hidden) "
+                "VALUES (?, ?, 1, 0, ?, 0)", (item.url, item.title, stamp))
+            connection.execute(
+                "INSERT INTO visits (url, visit_time, from_visit, transition, segment_id, "
+                "visit_duration) VALUES (?, ?, 0, ?, 0, 0)", (row.lastrowid, stamp, TYPED_LINK))
+    connection.close()
+    return database
+
+
 @setup_step("update_browse_history", BrowseHistoryParams)
 def update_browse_history(context: TaskContext, params: BrowseHistoryParams) -> None:
-    """Replace Chrome's History with OSWorld's empty database holding the given visits, each
-    `visit_time_from_now_in_seconds` ago (Chrome time: microseconds since 1601)."""
-    empty = context.fetch(EMPTY_HISTORY_URL, "history_empty.sqlite")
+    """Replace Chrome's History with OSWorld's empty database holding the given visits."""
     with tempfile.TemporaryDirectory() as folder:
-        database = Path(folder) / "History"
-        shutil.copyfile(empty, database)
-        with sqlite3.connect(database) as connection:
-            for item in params.history:
-                visited = datetime.now() - timedelta(seconds=item.visit_time_from_now_in_seconds)
-                stamp = int((visited - CHROME_EPOCH).total_seconds() * 1_000_000)
-                row = connection.execute(
-                    "INSERT INTO urls (url, title, visit_count, typed_count, last_visit_time, hidden) "
-                    "VALUES (?, ?, 1, 0, ?, 0)", (item.url, item.title, stamp))
-                connection.execute(
-                    "INSERT INTO visits (url, visit_time, from_visit, transition, segment_id, "
-                    "visit_duration) VALUES (?, ?, 0, ?, 0, 0)", (row.lastrowid, stamp, TYPED_LINK))
-        connection.close()
+        database = _history_with_visits(context, params, Path(folder))
         context.machine.upload(database, _chrome_history_path(context))
+
+
+@setup_step("update_browse_history_edge", BrowseHistoryParams)
+def update_browse_history_edge(context: TaskContext, params: BrowseHistoryParams) -> None:
+    """WindowsAgentArena: Edge's History replaced as `update_browse_history` replaces Chrome's, at the
+    path the guest reports for its platform (OSWorld's empty database stands in for the one WAA bundles:
+    both are Chrome History files without visits)."""
+    vm = windows_controller.controller(context, "update_browse_history_edge")
+    with tempfile.TemporaryDirectory() as folder:
+        database = _history_with_visits(context, params, Path(folder))
+        windows_edge.replace_edge_history(vm, database.read_bytes())

@@ -8,3 +8,6 @@ an application's configuration or profile, a live page. Importing this package r
 from environments.tasks.getters import (  # noqa: F401
     app_files, basic, browser, chrome_profile, desktop, files, google_drive, web_pages,
 )
+from environments.tasks.getters import (  # noqa: F401  (WindowsAgentArena's getters)
+    windows_chrome, windows_clock, windows_edge, windows_explorer, windows_paint, windows_settings,
+)
