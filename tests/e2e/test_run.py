@@ -16,6 +16,7 @@ import pytest
 
 from agent.trajectory.store import read_trajectory
 from environments.virtual_desktop import VirtualDesktop
+from tests.processes import alive
 
 pytestmark = pytest.mark.desktop
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,13 +189,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_a_run_killed_outright_leaves_no_process_behind(replay_server, tmp_path: Path) -> None:
     """SIGKILL of `run --env xvfb --launch xterm`: its Xvfb, window manager, terminal and guardian all end."""
     server = replay_server([reply("Move.", f"pyautogui.moveTo({0.1 + 0.01 * i}, 0.5)") for i in range(200)])
@@ -213,9 +207,9 @@ def test_a_run_killed_outright_leaves_no_process_behind(replay_server, tmp_path:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     deadline = time.monotonic() + 20
-    while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = [pid for pid in started if _alive(pid)]
+    left = [pid for pid in started if alive(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"processes outlived the killed run: {left}"

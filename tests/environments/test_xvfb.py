@@ -7,13 +7,9 @@ import subprocess
 import pytest
 
 from environments.virtual_desktop import VirtualDesktop
+from tests.processes import alive
 
 pytestmark = pytest.mark.desktop
-
-
-def alive(pid: int) -> bool:
-    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
-    return bool(state) and not state.startswith("Z")
 
 
 def session_pids(pgid: int) -> list[int]:

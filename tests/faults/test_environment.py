@@ -21,6 +21,7 @@ from environments.tasks.suite import SOLUTIONS, SUITE
 from environments.virtual_desktop import VirtualDesktop
 from tests.environments.remote.conftest import VM
 from tests.faults.conftest import DONE, ROOT, descendants, kill_descendant, moves, reply
+from tests.processes import alive
 
 
 def kimi_agent_eval(base_url: str, results: Path, tasks: Path) -> subprocess.Popen:
@@ -29,14 +30,6 @@ def kimi_agent_eval(base_url: str, results: Path, tasks: Path) -> subprocess.Pop
          "--tasks", str(tasks), "--retries", "1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie waiting to be reaped does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def finish(process: subprocess.Popen, timeout: float = 300) -> str:

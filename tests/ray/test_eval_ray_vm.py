@@ -26,6 +26,7 @@ import pytest
 
 from tests.environments.vm.conftest import small_image  # noqa: F401  (the fixture; skips without QEMU)
 from tests.ray.conftest import ROOT, RayCluster
+from tests.processes import alive
 
 pytest.importorskip("ray", reason="the Ray executor's tests need the 'ray' extra")
 DATA = ROOT / "tests" / "environments" / "vm" / "eval_data"
@@ -67,13 +68,6 @@ def _qemus_of(parent: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _wait(condition: Callable[[], bool], timeout: float, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -90,9 +84,9 @@ def _output(process: subprocess.Popen) -> str:
 
 def _gone(pids: list[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while any(map(_alive, pids)) and time.monotonic() < deadline:
+    while any(map(alive, pids)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    return not any(map(_alive, pids))
+    return not any(map(alive, pids))
 
 
 def _remove_overlay(actor: int) -> None:

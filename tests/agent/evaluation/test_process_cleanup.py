@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.evaluation.lock import FolderLocked, ResultsLock
+from tests.processes import alive
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -20,14 +21,6 @@ ROOT = Path(__file__).resolve().parents[3]
 def python(code: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, stdout=subprocess.PIPE,
                             text=True)
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_a_second_writer_is_told_who_holds_the_folder_and_a_killed_holder_frees_it(tmp_path: Path) -> None:
@@ -66,14 +59,14 @@ def test_the_guardian_stops_every_marked_process_when_its_owner_is_killed(tmp_pa
         import time; time.sleep(300)
     """)
     apart, grandchild, guardian = map(int, owner.stdout.readline().split())
-    assert running(apart) and running(grandchild) and running(guardian)
+    assert alive(apart) and alive(grandchild) and alive(guardian)
     owner.kill()
     owner.wait()
     owner.stdout.close()
     deadline = time.monotonic() + 15
-    while any(map(running, (apart, grandchild, guardian))) and time.monotonic() < deadline:
+    while any(map(alive, (apart, grandchild, guardian))) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = [pid for pid in (apart, grandchild, guardian) if running(pid)]
+    left = [pid for pid in (apart, grandchild, guardian) if alive(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []

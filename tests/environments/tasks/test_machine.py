@@ -22,6 +22,7 @@ from environments.tasks.machine import VM_HOME, LocalMachine
 from environments.tasks.model import SetupStep
 from environments.tasks.setup_steps import run_steps
 from environments.virtual_desktop import VirtualDesktop
+from tests.processes import alive
 
 
 def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:
@@ -33,13 +34,6 @@ def wait_until(check: Callable[[], object], timeout: float = 10.0, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
-
-
-def alive(pid: int) -> bool:
-    state = subprocess.run(
-        ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return bool(state) and not state.startswith("Z")
 
 
 def pids_running(marker: str) -> list[int]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from environments.tasks.suite import SOLUTIONS, SUITE
 from tests.environments.vm.conftest import VNC_DISPLAYS  # noqa: F401  (skips the module without QEMU)
+from tests.processes import alive
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = Path(__file__).parent / "eval_data"
@@ -87,14 +88,6 @@ def _qemus_under(root: int) -> list[int]:
         if ancestor == root and name == QEMU:
             found.append(pid)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _wait(condition: Callable[[], bool], timeout: float, process: subprocess.Popen[str]) -> None:
@@ -211,8 +204,8 @@ def test_two_vms_at_once_and_sigkill_of_eval_leaves_no_qemu(small_image: Path, t
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
         deadline = time.monotonic() + 20
-        while any(map(_alive, qemus)) and time.monotonic() < deadline:
+        while any(map(alive, qemus)) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not any(map(_alive, qemus)), "a QEMU outlived the SIGKILLed eval"
+        assert not any(map(alive, qemus)), "a QEMU outlived the SIGKILLed eval"
     finally:
         process.kill()

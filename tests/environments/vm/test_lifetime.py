@@ -15,15 +15,7 @@ from environments.remote.client import VMClient
 from environments.vm.lifetime import OWNER_FILE, mark_owned, sweep_orphans
 from environments.vm.qemu import QemuProvider
 from tests.environments.vm.conftest import VNC_DISPLAYS
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead too: its parent (the test) has not reaped it
-    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+from tests.processes import alive
 
 
 def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -64,10 +56,10 @@ def test_a_second_vm_booted_by_the_cli_dies_with_its_sigkilled_owner(vm: QemuPro
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait()
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in (qemu_pid, *map(int, swtpm))) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in (qemu_pid, *map(int, swtpm))) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(qemu_pid), "QEMU outlived the process that owned it"
-        assert not any(_alive(int(pid)) for pid in swtpm), "swtpm outlived the process that owned it"
+        assert not alive(qemu_pid), "QEMU outlived the process that owned it"
+        assert not any(alive(int(pid)) for pid in swtpm), "swtpm outlived the process that owned it"
         assert name not in _cli("list").stdout  # the dead VM's record is dropped
     finally:
         if owner.poll() is None:

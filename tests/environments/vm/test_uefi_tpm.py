@@ -23,6 +23,7 @@ from environments.vm.accel import AccelChoice
 from environments.vm.firmware import OVMF, VARS_FILE, FirmwareError, fresh_variables
 from environments.vm.hardware import Hardware, HardwareError
 from environments.vm.qemu import SNAPSHOT, QemuOptions, QemuProvider, free_port
+from tests.processes import alive
 
 HAVE_FIRMWARE = all(path.is_file() for build in OVMF.values() for path in (build.code, build.variables))
 needs_ovmf_and_swtpm = pytest.mark.skipif(
@@ -55,14 +56,6 @@ def _options(image: Path, workdir: Path, **hardware: object) -> QemuOptions:
 
 def _argument(argv: list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == flag]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _swtpm_children(pid: int) -> list[int]:
@@ -149,7 +142,7 @@ def test_ovmf_runs_with_a_tpm_attached_and_the_vm_reverts_by_snapshot(
         handle = provider.launch()
         assert provider._tpm is not None and provider._tpm.process is not None
         qemu_pid, swtpm_pid = handle.pid, provider._tpm.process.pid
-        assert qemu_pid is not None and _alive(swtpm_pid)
+        assert qemu_pid is not None and alive(swtpm_pid)
         tpms = provider.qmp("query-tpm")
         assert tpms == [{"id": "tpm0", "model": "tpm-tis",
                          "options": {"type": "emulator", "data": {"chardev": "chrtpm"}}}], tpms
@@ -172,10 +165,10 @@ def test_ovmf_runs_with_a_tpm_attached_and_the_vm_reverts_by_snapshot(
         assert provider._hmp(f"loadvm {SNAPSHOT}") == ""
         status = provider.qmp("query-status")
         assert isinstance(status, dict) and status["status"] == "running", status
-        assert _alive(swtpm_pid), "swtpm survives a loadvm"
+        assert alive(swtpm_pid), "swtpm survives a loadvm"
     finally:
         provider.stop()
-    assert not _alive(qemu_pid) and not _alive(swtpm_pid)
+    assert not alive(qemu_pid) and not alive(swtpm_pid)
     assert not folder.exists()
 
 
@@ -203,15 +196,15 @@ def test_qemu_and_swtpm_die_with_their_sigkilled_owner(blank_image: Path, tmp_pa
         line = owner.stdout.readline()
         assert line, owner.stderr.read() if owner.stderr else ""
         qemu_pid, swtpm_pid = map(int, line.split())
-        assert _alive(qemu_pid) and _alive(swtpm_pid)
+        assert alive(qemu_pid) and alive(swtpm_pid)
         assert _swtpm_children(owner.pid) == [swtpm_pid]
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait()
         deadline = time.monotonic() + 10
-        while (_alive(qemu_pid) or _alive(swtpm_pid)) and time.monotonic() < deadline:
+        while (alive(qemu_pid) or alive(swtpm_pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(qemu_pid), "QEMU outlived the process that owned it"
-        assert not _alive(swtpm_pid), "swtpm outlived the process that owned it"
+        assert not alive(qemu_pid), "QEMU outlived the process that owned it"
+        assert not alive(swtpm_pid), "swtpm outlived the process that owned it"
     finally:
         if owner.poll() is None:
             owner.kill()
