@@ -43,7 +43,7 @@ IMAGE_TOOLS = {"mmdebstrap": "mmdebstrap", "mkfs.ext4": "e2fsprogs"}
 OSWORLD_LIBRARIES = (
     "openpyxl", "python-docx", "python-pptx", "odfpy", "pandas", "lxml", "rapidfuzz", "pymupdf", "pypdf",
     "formulas", "scikit-image", "imagehash", "opencv-python-headless", "librosa", "fastdtw", "mutagen",
-    "beautifulsoup4", "cssselect", "tldextract", "pyyaml", "pydrive2",
+    "beautifulsoup4", "cssselect", "tldextract", "pyyaml", "pydrive2", "py7zr",
 )
 """The distributions of pyproject.toml's `osworld` extra: the evaluators read results with them."""
 COMMAND_NAMES = ("run", "eval", "ground", "serve", "vm", "view", "record", "replay", "all")
