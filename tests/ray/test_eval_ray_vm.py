@@ -139,7 +139,8 @@ def test_an_actor_reverts_its_own_vm_before_each_task_and_its_qemu_dies_with_it(
     assert summary["comparable"] is True and manifest["comparable"] is True and manifest["executor"] == "ray"
     assert manifest["vm"] == {"provider": "qemu", "image_path": str(small_image.resolve()),
                               "image_sha256": digest, "revert_policy": "snapshot", "revert_command": None,
-                              "accel": "tcg"}
+                              "accel": "tcg", "firmware": "bios", "uefi_vars": None, "tpm": False,
+                              "disk_bus": "virtio"}
     assert "qemu VMs reverted (snapshot) before every task" in " ".join(output.split())
 
 

@@ -159,7 +159,8 @@ def test_revert_before_each_task_and_a_killed_vm_is_rebooted_with_its_task_retri
     assert summary["comparable"] is True and summary["notes"] == [] and manifest["comparable"] is True
     assert manifest["vm"] == {"provider": "qemu", "image_path": str(small_image.resolve()),
                               "image_sha256": digest, "revert_policy": "snapshot", "revert_command": None,
-                              "accel": "tcg"}
+                              "accel": "tcg", "firmware": "bios", "uefi_vars": None, "tpm": False,
+                              "disk_bus": "virtio"}
     assert manifest["identity"]["image"] == f"small.qcow2 sha256:{digest}"
     assert "qemu VMs reverted (snapshot) before every task" in _flat(output)
     assert not _qemus_under(process.pid)
