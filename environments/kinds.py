@@ -50,11 +50,14 @@ class EnvConfigError(ValueError):
 
 
 def register() -> None:
-    """Register every kind with Gymnasium (idempotent; the entry points are imported lazily by `make`)."""
+    """Register every kind with Gymnasium (idempotent; the entry points are imported lazily by `make`).
+    Every kind but `static` shows a real screen, which no seed makes repeat itself (a caret blinks, a
+    clock ticks): Gymnasium is told so, and its checker skips the step-determinism check for them."""
     for kind, gym_id in GYM_IDS.items():
         if gym_id not in gymnasium.registry:
             kwargs = {"flavor": kind} if kind in VM_KINDS else {}
-            gymnasium.register(id=gym_id, entry_point=_ENTRY_POINTS[kind], kwargs=kwargs)
+            gymnasium.register(id=gym_id, entry_point=_ENTRY_POINTS[kind], kwargs=kwargs,
+                               nondeterministic=kind != "static")
 
 
 def check_kind(name: str, allowed: tuple[str, ...] = ENV_KINDS) -> str:

@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -143,7 +144,10 @@ def test_observations_never_share_buffers(env) -> None:
 
 
 def test_passes_gymnasium_env_checker(x_display) -> None:
-    environment = DesktopEnv(settle=SettleConfig(max_seconds=0.5))
+    """As registered: a real desktop is nondeterministic (other windows of the shared display may
+    change between two seeded steps), so the checker skips only its step-determinism check."""
+    environment = gymnasium.make("KimiCurrentDisplay-v0", settle=SettleConfig(max_seconds=0.5)).unwrapped
+    assert environment.spec is not None and environment.spec.nondeterministic
     check_env(environment, skip_render_check=True)
     environment.close()
 

@@ -105,7 +105,8 @@ def test_the_frame_settled_on_is_the_candidate_offered_while_waiting(
     and it shows the finished drawing (no second grab)."""
     offered: list[object] = []
     env.listen_for_candidates(offered.append)
-    started.append(x_display.launch([sys.executable, "-c", LATE_DRAWER, "0.2", "0"]))
+    started.append(x_display.launch([sys.executable, "-c", LATE_DRAWER, "0.4", "0"]))
+    x_display.wait_for_window("late-drawer")  # mapped (a loaded machine starts Python slowly), not yet drawn
     result = env.perform(MoveTo(at=Point(x=7, y=7, space="screen")))
     assert result.settle.stable and offered
     assert env.last_screenshot is offered[-1]
