@@ -154,7 +154,9 @@ def test_passes_gymnasium_env_checker(x_display) -> None:
 
 def test_settling_ends_soon_after_the_screen_stops_changing(env, x_display, tmp_path: Path) -> None:
     """A terminal prints a counter for ~0.8 s, then notes the time it stopped: settling must
-    outlast the printing and end within ~150 ms of it."""
+    outlast the printing and end within 0.5 s of it (issue #21's bound for any one action; its
+    median of ≤ 150 ms is measured by `benchmarks.settle`: on a loaded machine settling waits
+    longer, and a fresh-clone run of the whole suite once ended past 150 ms here)."""
     stopped_file = tmp_path / "stopped"
     script = f"for i in $(seq 1 40); do echo $i; sleep 0.02; done; date +%s.%N > {stopped_file}; sleep 30"
     proc = x_display.launch(["xterm", "-geometry", "40x10+600+100", "-title", "busy", "-e", "bash", "-c", script])
@@ -163,7 +165,7 @@ def test_settling_ends_soon_after_the_screen_stops_changing(env, x_display, tmp_
     ended = time.time()
     stopped = float(wait_for(stopped_file))
     assert result.settle.stable and result.settle.changed
-    assert stopped - 0.05 < ended < stopped + 0.15, ended - stopped
+    assert stopped - 0.05 < ended < stopped + 0.5, ended - stopped
     proc.kill()
     proc.wait()
 
