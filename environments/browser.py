@@ -21,7 +21,7 @@ from environments.base import ExecutionResult, ScreenEnv, SettleInfo, TaskOption
 from environments.chromium import CHROMIUM_ARGS, BrowserStartError, chromium_path
 from environments.playwright_driver import start_playwright
 from environments.screen import Monitor, Screenshot
-from environments.settle import poll_until_identical
+from environments.page_activity import PageActivity, wait_until_page_idle
 from environments.tasks.machine import LocalMachine
 from environments.tasks.tabs import PageTabs
 
@@ -90,6 +90,8 @@ class BrowserEnv(ScreenEnv):
             self._context = browser.new_context(
                 viewport={"width": width, "height": height}, device_scale_factor=device_scale_factor
             )
+            self._activity = PageActivity()
+            self._activity.attach(self._context)
             self.page = self._context.new_page()
         except BaseException:
             _CHROMIUM.release()
@@ -158,19 +160,26 @@ class BrowserEnv(ScreenEnv):
         return self._decode(png)
 
     def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
-        """Screenshots until two in a row are byte-identical (capped), after any navigation loads."""
+        """Wait until the page is idle (`environments.page_activity`: no document loading, request in
+        flight, DOM change, animation frame or short timer), then take the screenshot; if the page
+        was busy again by the time it was taken, wait and take it again (capped)."""
         started = time.monotonic()
-        try:
-            self.page.wait_for_load_state("load", timeout=SETTLE_MAX_SECONDS * 1000)
-        except Exception:  # noqa: BLE001  a page still loading after the cap is reported as unstable below
-            pass
-        polled = poll_until_identical(self._grab, SETTLE_INTERVAL, started + SETTLE_MAX_SECONDS)
-        before, self._last_png = self._last_png, polled.data
+        deadline = started + SETTLE_MAX_SECONDS
+        looks = 0
+        while True:
+            idle = wait_until_page_idle(self.page, self._activity, max(deadline - time.monotonic(), 0.0))
+            looks += idle.looks
+            grab_started = time.perf_counter()
+            png = self._grab()
+            grab_seconds = time.perf_counter() - grab_started
+            if not idle.idle or time.monotonic() >= deadline or self._activity.poll(self.page).busy is None:
+                break
+        before, self._last_png = self._last_png, png
         decode_started = time.perf_counter()
-        shot = self._decode(polled.data)
-        capture_seconds = polled.grab_seconds + time.perf_counter() - decode_started
-        info = SettleInfo(seconds=time.monotonic() - started, frames=polled.frames, stable=polled.stable,
-                          changed=polled.data != before)
+        shot = self._decode(png)
+        capture_seconds = grab_seconds + time.perf_counter() - decode_started
+        info = SettleInfo(seconds=time.monotonic() - started - capture_seconds, frames=looks, stable=idle.idle,
+                          changed=png != before)
         return shot, info, capture_seconds
 
     def close(self) -> None:
