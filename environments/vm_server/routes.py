@@ -1,7 +1,8 @@
-"""The routes of our VM server: OSWorld's protocol and WindowsAgentArena's, each request → (status, body, kind)."""
+"""The routes of our VM server: OSWorld's protocol, WindowsAgentArena's and our /settle, each request → (status, body, kind)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -14,11 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 import environments.vm_server.desktop_ops as desktop_ops
+from environments.activity import ActivityUnavailable
 from environments.tasks.accessibility import desktop_tree
 from environments.tasks.errors import UnsupportedError
 from environments.terminals import TerminalWindow
 from environments.vm_server import win_agent
-from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Routes
+from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Route, Routes
+from environments.vm_server.settling import DEFAULT_SECONDS, MAX_SECONDS, SETTLER
 
 COMMAND_TIMEOUT = 120.0
 MAX_WAIT = 3600.0
@@ -40,12 +43,22 @@ def _need_text(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _seconds(data: dict[str, Any], key: str, default: float) -> float:
-    """A waiting time from the request: a number from 0 to `MAX_WAIT`, else a 400."""
+def _seconds(data: dict[str, Any], key: str, default: float, most: float = MAX_WAIT) -> float:
+    """A waiting time from the request: a number from 0 to `most`, else a 400."""
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT:
-        raise Refused(HTTPStatus.BAD_REQUEST, f"{key} must be a number of seconds from 0 to {MAX_WAIT:g}, got {value!r:.40}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+        raise Refused(HTTPStatus.BAD_REQUEST, f"{key} must be a number of seconds from 0 to {most:g}, got {value!r:.40}")
     return float(value)
+
+
+def acting(route: Route) -> Route:
+    """A route that acts on the desktop: what happened there before it is not its effect, so the
+    settle watcher forgets it first (see `environments.vm_server.settling`)."""
+    @functools.wraps(route)
+    def acted(h: Handler) -> tuple:
+        SETTLER.before_action()
+        return route(h)
+    return acted
 
 
 def _command(data: dict[str, Any]) -> tuple[Any, bool, TerminalWindow | None]:
@@ -78,10 +91,23 @@ def _start(h: Handler, command: Any, shell: bool, terminal: TerminalWindow | Non
         desktop_ops.TERMINALS.wait_until_ready(terminal, process)
 
 
+def settle(h: Handler) -> tuple:
+    """Wait until the display's applications are idle (or `max_seconds` pass) and say how it went;
+    501 where this display cannot be watched (the client compares screenshots then)."""
+    max_seconds = _seconds(h.json(), "max_seconds", DEFAULT_SECONDS, MAX_SECONDS)
+    try:
+        waited = SETTLER.settle(max_seconds)
+    except ActivityUnavailable as err:
+        raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"settling cannot watch this display: {err}") from None
+    return HTTPStatus.OK, {"seconds": round(waited.seconds, 4), "looks": waited.looks, "idle": waited.idle,
+                           "changed": waited.changed}, "json"
+
+
 def screenshot(h: Handler) -> tuple:
     return HTTPStatus.OK, desktop_ops.screenshot_png(), "png"
 
 
+@acting
 def execute(h: Handler) -> tuple:
     command, shell, terminal = _command(h.json())
     if terminal is not None:  # gnome-terminal returns once its window is open; its stand-in runs on
@@ -97,12 +123,14 @@ def execute(h: Handler) -> tuple:
     return HTTPStatus.OK, {"status": "success", "output": done.stdout, "error": done.stderr, "returncode": done.returncode}, "json"
 
 
+@acting
 def launch(h: Handler) -> tuple:
     command, shell, terminal = _command(h.json())
     _start(h, command, shell, terminal)
     return HTTPStatus.OK, f"{command} launched successfully", "text"
 
 
+@acting
 def open_file(h: Handler) -> tuple:
     """Open a file and wait for a window titled with its name (or `window_name`), up to
     `timeout_seconds` (OSWorld's optional fields)."""
@@ -116,6 +144,7 @@ def open_file(h: Handler) -> tuple:
 
 
 def window(action: str):
+    @acting
     def route(h: Handler) -> tuple:
         data = h.json()
         name = _need_text(data, "window_name")
@@ -173,6 +202,7 @@ def screen_size(h: Handler) -> tuple:
     return HTTPStatus.OK, {"width": width, "height": height}, "json"
 
 
+@acting
 def run_python(h: Handler) -> tuple:
     code = _need_text(h.json(), "code")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, errors="replace",
@@ -183,6 +213,7 @@ def run_python(h: Handler) -> tuple:
                            "error": done.stderr, "return_code": done.returncode}, "json"
 
 
+@acting
 def run_bash_script(h: Handler) -> tuple:
     data = h.json()
     cwd = h.server.confined(data.get("working_dir") or "~")
@@ -192,6 +223,7 @@ def run_bash_script(h: Handler) -> tuple:
                            "error": done.stderr, "returncode": done.returncode}, "json"
 
 
+@acting
 def execute_with_verification(h: Handler) -> tuple:
     data = h.json()
     command, shell, _terminal = _command(data)
@@ -265,6 +297,7 @@ def exists(kind: str):
     return route
 
 
+@acting
 def close_all(h: Handler) -> tuple:
     """Ask every window to close, and answer once they are gone (windows close asynchronously)
     or after `CLOSE_WAIT` seconds, naming those still open (a window may ask to save first)."""
@@ -382,6 +415,7 @@ POST_ROUTES = {
     "/setup/create_folder": create_folder, "/setup/create_file": create_file, "/setup/recycle": recycle,
     "/file_exists": exists("file"), "/folder_exists": exists("folder"),
     "/documents_path": home_folder("documents_path", "Documents", HTTPStatus.BAD_REQUEST),
+    "/settle": settle,
     **{route: windows_only(what) for route, what in WINDOWS_ONLY.items()},
 }
 

@@ -19,6 +19,8 @@ from environments.vm_server.server import VMServer
 
 FILE_ROUTES = ["/file", "/setup/upload", "/list_directory", "/setup/create_folder", "/setup/create_file",
                "/setup/recycle", "/file_exists", "/folder_exists", "/setup/open_file", "/setup/download_file"]
+BODY_ROUTES = [*FILE_ROUTES, "/settle"]
+"""Routes fuzzed with raw bodies: the file routes, and /settle (which waits on the display, 501 without one)."""
 TOKEN = "kimi-outside-token-91c3"
 EXPECTED = {200, 400, 401, 403, 404, 411, 413, 415, 500, 501}
 
@@ -27,6 +29,12 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
+bad_waits = st.one_of(
+    st.fixed_dictionaries({"max_seconds": json_values.filter(
+        lambda v: isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 20)}),
+    json_values.filter(lambda v: v is not None and not isinstance(v, dict)),  # None: httpx sends no body
+)
+"""/settle bodies that are no wait of 0-20 s (a valid one, or none, would wait on the display)."""
 paths = st.one_of(
     st.sampled_from(["/etc/passwd", "../../etc/shadow", "~/.ssh/id_rsa", "/", "", ".", "/proc/self/environ"]),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),
@@ -81,8 +89,15 @@ def test_file_routes_never_leave_the_root(server, http, path: str, data: bytes) 
     assert (outside / "secret.txt").read_text() == TOKEN
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bad_waits)
+def test_a_bad_settle_wait_is_a_400(server, http, body: object) -> None:
+    answer = http.post(server[0] + "/settle", json=body)
+    assert answer.status_code == 400 and answer.json()["message"]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.binary(max_size=300), route=st.sampled_from(FILE_ROUTES + ["/nowhere"]))
+@given(raw=st.binary(max_size=300), route=st.sampled_from(BODY_ROUTES + ["/nowhere"]))
 def test_raw_bytes_and_bad_headers_are_refused_cleanly(server, http, raw: bytes, route: str) -> None:
     url, _, _ = server
     for ctype in ("application/json", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain"):
