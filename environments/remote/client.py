@@ -8,6 +8,7 @@ bearer token is sent when given (our server requires one beyond loopback; OSWorl
 KIMI_AGENT_VM_TIMEOUT and KIMI_AGENT_VM_RETRIES change the defaults (60 s, 3 retries).
 A route one of the two servers lacks answers 404 there, and a route a server cannot serve on its
 platform answers 501: both are `VMUnsupported`, so a caller can tell "not here" from "failed".
+Our server adds `/settle` (neither reference server has it).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ RETRIES = 3
 BACKOFF = 0.5
 OPEN_FILE_TIMEOUT = 1810.0
 """/setup/open_file: the server waits up to 1800 s for the window (its default, OSWorld's), plus 10 s."""
+SETTLE_TIMEOUT_MARGIN = 10.0
+"""/settle: the server waits up to the asked time (plus one look and a grab), this much more is allowed."""
 EXECUTE_WINDOWS_TIMEOUT = 90.0
 """WAA's client waits 90 s for /execute_windows."""
 WAA_CHECK_ROUTES = (
@@ -39,16 +42,16 @@ WAA_CHECK_ROUTES = (
 """WAA's checks that answer by status code: 200 yes, 400 no (or a missing field)."""
 READ_ONLY_POSTS = frozenset({
     "/screen_size", "/file", "/list_directory", "/desktop_path", "/window_size", "/wallpaper",
-    "/documents_path", *WAA_CHECK_ROUTES,
+    "/documents_path", "/settle", *WAA_CHECK_ROUTES,
 })
 """POST routes that only read: safe to send again after a timeout."""
 ONE_SERVER_ROUTES = frozenset({
     *WAA_CHECK_ROUTES, "/documents_path", "/probe", "/obs_winagent", "/execute_windows", "/update_computer",
     "/save_state", "/revert_to_snapshot", "/setup/create_folder", "/setup/create_file", "/setup/recycle",
     "/setup/close_all", "/setup/clear_task_files", "/run_python", "/run_bash_script",
-    "/execute_with_verification",
+    "/execute_with_verification", "/settle",
 })
-"""Routes only WAA's server (or only OSWorld's) has: there a 404 means the route is missing."""
+"""Routes only WAA's server (or only OSWorld's, or only ours) has: there a 404 means the route is missing."""
 A11yBackend = Literal["uia", "win32"]
 """pywinauto's two backends, which WAA's Windows server reads its tree with (`?backend=`)."""
 
@@ -85,6 +88,17 @@ class ExecuteResult(BaseModel):
 class ScreenSize(BaseModel):
     width: int
     height: int
+
+
+class ServerSettled(BaseModel):
+    """Our server's /settle: how long it waited, how often it looked at the desktop, whether the
+    applications were idle at the end (else the cap was reached) and whether the screen changed."""
+
+    model_config = ConfigDict(frozen=True)
+    seconds: float
+    looks: int
+    idle: bool
+    changed: bool
 
 
 class WinAgentObservation(BaseModel):
@@ -168,6 +182,13 @@ class VMClient:
 
     def screen_size(self) -> ScreenSize:
         return self._json("POST", "/screen_size", ScreenSize)
+
+    def settle(self, max_seconds: float) -> ServerSettled:
+        """Wait until the VM's applications are idle, at most `max_seconds` (up to 20); our server only:
+        OSWorld's and WAA's servers lack the route, and ours cannot watch a display without DAMAGE,
+        both `VMUnsupported`."""
+        return self._json("POST", "/settle", ServerSettled, json={"max_seconds": max_seconds},
+                          timeout=max_seconds + SETTLE_TIMEOUT_MARGIN)
 
     def platform(self) -> str:
         return self._request("GET", "/platform").text.strip()

@@ -4,6 +4,10 @@ Screenshots come from `/screenshot`; actions go to `/execute` as pyautogui sourc
 from the typed action (never from model text); tasks' setup and evaluation run against the
 VM. With `flavor="waa"`, reset first asks the VM to close every window and clear the task
 files, as WindowsAgentArena does instead of reverting a snapshot.
+
+After an action, our VM server is asked to `/settle` (it watches the guest's applications as a
+local desktop does) and one screenshot is taken; a server without the route (OSWorld's, WAA's)
+is polled for screenshots until two in a row are identical.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from PIL import Image
 
 from actions.executors.remote import CodeExecutor
 from environments.base import ScreenEnv, SettleInfo, TaskOptions
-from environments.remote.client import VMClient
+from environments.remote.client import VMClient, VMUnsupported
 from environments.remote.machine import RemoteMachine
 from environments.screen import Monitor, Screenshot
-from environments.settle import poll_until_identical
+from environments.settle import SettleConfig, poll_until_identical
 
 SETTLE_INTERVAL = 0.1
 SETTLE_MAX_SECONDS = 5.0
+SETUP_SETTLE_MAX_SECONDS = SettleConfig().setup_max_seconds
+"""The cap of the server's settle before a task's first observation: a LibreOffice document is
+drawn seconds after its window maps (more under software emulation)."""
 
 
 class RemoteVMEnv(ScreenEnv):
@@ -46,6 +53,8 @@ class RemoteVMEnv(ScreenEnv):
         scale = image.width / size.width if size.width else 1.0
         self._monitor = Monitor(0, 0, 0, image.width, image.height, scale)
         self._last_png = png
+        self._server_settles = True
+        """Until the server answers /settle with `VMUnsupported`: then screenshots are compared."""
         super().__init__(image.width, image.height, CodeExecutor(self._run_code), render_mode)
 
     def _run_code(self, code: str) -> None:
@@ -69,13 +78,36 @@ class RemoteVMEnv(ScreenEnv):
         return self._decode(self._last_png)
 
     def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
-        """Screenshots until two in a row are identical (capped); the VM draws the pointer in."""
+        return self._settled(SETTLE_MAX_SECONDS)
+
+    def _settle_after_setup(self) -> Screenshot:
+        """The first frame after a task's setup, once the server sees its applications idle (a longer
+        cap: documents open slowly); compared screenshots end as after an action."""
+        return self._settled(SETUP_SETTLE_MAX_SECONDS)[0]
+
+    def _settled(self, max_seconds: float) -> tuple[Screenshot, SettleInfo, float]:
+        """The server's settle then one screenshot; where the server has no /settle, screenshots until
+        two in a row are identical (capped at `SETTLE_MAX_SECONDS`). The VM draws the pointer in."""
+        if self._server_settles:
+            try:
+                return self._settled_by_server(max_seconds)
+            except VMUnsupported:
+                self._server_settles = False
         started = time.monotonic()
         polled = poll_until_identical(self.client.screenshot, SETTLE_INTERVAL, started + SETTLE_MAX_SECONDS)
         before, self._last_png = self._last_png, polled.data
         info = SettleInfo(seconds=time.monotonic() - started, frames=polled.frames, stable=polled.stable,
                           changed=polled.data != before)
         return self._decode(polled.data), info, polled.grab_seconds
+
+    def _settled_by_server(self, max_seconds: float) -> tuple[Screenshot, SettleInfo, float]:
+        started = time.monotonic()
+        waited = self.client.settle(max_seconds)
+        seconds = time.monotonic() - started
+        png = self.client.screenshot()
+        before, self._last_png = self._last_png, png
+        info = SettleInfo(seconds=seconds, frames=waited.looks, stable=waited.idle, changed=png != before)
+        return self._decode(png), info, time.monotonic() - started - seconds
 
     def close(self) -> None:
         super().close()
