@@ -53,9 +53,18 @@ class RemoteVMEnv(ScreenEnv):
         scale = image.width / size.width if size.width else 1.0
         self._monitor = Monitor(0, 0, 0, image.width, image.height, scale)
         self._last_png = png
-        self._server_settles = True
+        self._server_settles = self._server_can_settle()
         """Until the server answers /settle with `VMUnsupported`: then screenshots are compared."""
         super().__init__(image.width, image.height, CodeExecutor(self._run_code), render_mode)
+
+    def _server_can_settle(self) -> bool:
+        """Whether the server has /settle, asked with a wait of 0 s: that also opens its watcher of the
+        display, which then sees the first action's effect from its start."""
+        try:
+            self.client.settle(0)
+        except VMUnsupported:
+            return False
+        return True
 
     def _run_code(self, code: str) -> None:
         self.client.run_pyautogui(code)

@@ -3,7 +3,8 @@ rule local desktops settle by (`environments.settle.wait_until_idle`: X DAMAGE, 
 CPU and short timers, all readable inside the guest), so a client does not have to compare screenshots
 across the network to guess, and is not fooled by an application that pauses mid-update.
 
-One watcher serves the server's whole life, opened at the first /settle. Between two settles its X
+One watcher serves the server's whole life, opened at the first /settle: a client settles once with
+a wait of 0 before its first action (`RemoteVMEnv` does), so that action is seen. Between two settles its X
 events pile up (a clock, the agent's own earlier actions); the routes that act on the desktop call
 `Settler.before_action` first, so the first look after an action reports that action's effect only,
 as `DesktopEnv` does by polling before each action.
