@@ -9,7 +9,10 @@ equal frames, the earlier default) and `patient` (15 equal frames ≈ 0.7 s). Ac
 menu, mousepad's menu and file dialog, launching and closing an xterm, a command printing for
 ~1 s, typing into Calc, Calc's menu, its Format Cells dialog and opening a file through its
 Open dialog. Setups: the first observation after `reset` of each desktop task of the local suite
-(Calc, Writer, terminal, mousepad), which must show the application drawn.
+(Calc, Writer, terminal, mousepad), which must show the application drawn. Browser: the pages of
+`benchmarks.slow_pages` in Chromium (a timer, a slow fetch, a slow page load with a slow image, a
+debounced search, two stages, a scripted slide, a slow form submission; `benchmarks.settle_browser`),
+with the page's own record of its last change as ground truth.
 
 Ground truth comes from a separate watcher process that grabs the whole screen within 5 ms of
 every damage the X server reports (and every 0.25 s regardless) for the entire run and logs
@@ -383,7 +386,8 @@ def main() -> None:
                         help="seconds to keep watching after each settle")
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds between actions")
     parser.add_argument("--configs", nargs="+", default=["idle", "frames"], choices=list(CONFIGS))
-    parser.add_argument("--cases", nargs="+", default=["setups", "actions"], choices=["setups", "actions"])
+    parser.add_argument("--cases", nargs="+", default=["setups", "actions", "browser"],
+                        choices=["setups", "actions", "browser"])
     args = parser.parse_args()
     results = {}
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -398,7 +402,13 @@ def main() -> None:
             action_rows, period = measure(CONFIGS[name], args.rounds, args.observe, args.quiet)
             rows += action_rows
             periods.append(period)
-        watch_latency = max(periods)
+        if "browser" in args.cases:
+            from benchmarks.settle_browser import measure_browser
+
+            rows += measure_browser(name, args.rounds, args.observe)
+        if not rows:
+            continue
+        watch_latency = max(periods, default=0.0)
         _print(name, rows, CONFIGS[name], watch_latency)
         summary = summarize(rows)
         print(f"{name}: {summary}\n")

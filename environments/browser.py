@@ -161,8 +161,8 @@ class BrowserEnv(ScreenEnv):
 
     def _settle(self) -> tuple[Screenshot, SettleInfo, float]:
         """Wait until the page is idle (`environments.page_activity`: no document loading, request in
-        flight, DOM change, animation frame or short timer), then take the screenshot; if the page
-        was busy again by the time it was taken, wait and take it again (capped)."""
+        flight, DOM change, animation frame or short timer), take the screenshot, and look once more:
+        if anything happened since the screenshot began, wait and take it again (capped)."""
         started = time.monotonic()
         deadline = started + SETTLE_MAX_SECONDS
         looks = 0
@@ -172,7 +172,11 @@ class BrowserEnv(ScreenEnv):
             grab_started = time.perf_counter()
             png = self._grab()
             grab_seconds = time.perf_counter() - grab_started
-            if not idle.idle or time.monotonic() >= deadline or self._activity.poll(self.page).busy is None:
+            if not idle.idle or time.monotonic() >= deadline:
+                break
+            after = self._activity.poll(self.page)
+            looks += 1
+            if after.busy is None and after.quiet_for >= grab_seconds:
                 break
         before, self._last_png = self._last_png, png
         decode_started = time.perf_counter()

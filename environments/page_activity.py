@@ -67,6 +67,8 @@ class PageReading:
     busy: str | None
     """What keeps the page from being idle now ("loading", "request", "dom", "frame", "timer"),
     or None."""
+    quiet_for: float = 0.0
+    """Seconds since the DOM last changed, an animation frame ran or a request ended."""
 
 
 @dataclass
@@ -76,8 +78,6 @@ class PageActivity:
     quiet: float = 0.08
     """Seconds without a DOM change, an animation frame or a finished request that count as quiet:
     a request's handler renders its answer a few ms after it arrives."""
-    gap: float = 0.04
-    """Seconds a page must have looked idle before it counts as idle (see `wait_until_page_idle`)."""
     _requests: dict[Any, float] = field(default_factory=dict, repr=False)
     _request_ended_at: float = float("-inf")
 
@@ -109,16 +109,14 @@ class PageActivity:
             return PageReading(now, "loading")
         if any(now - since < LONG_REQUEST for since in self._requests.values()):
             return PageReading(now, "request")
-        if now - self._request_ended_at < self.quiet:
-            return PageReading(now, "request")
         since_change, since_frame, timer_in, _ = state
-        if since_change < quiet_ms:
-            return PageReading(now, "dom")
-        if since_frame < quiet_ms:
-            return PageReading(now, "frame")
+        quiet_for = min(since_change / 1000, since_frame / 1000, now - self._request_ended_at)
+        if quiet_for < self.quiet:
+            busy = "dom" if since_change < quiet_ms else "frame" if since_frame < quiet_ms else "request"
+            return PageReading(now, busy, quiet_for)
         if timer_in is not None and timer_in < TIMER_SOON_MS:
-            return PageReading(now, "timer")
-        return PageReading(now, None)
+            return PageReading(now, "timer", quiet_for)
+        return PageReading(now, None, quiet_for)
 
 
 @dataclass(frozen=True)
@@ -132,23 +130,20 @@ class PageIdle:
 
 
 def wait_until_page_idle(page: Any, activity: PageActivity, max_seconds: float,
-                         poll_interval: float = 0.02) -> PageIdle:
-    """Look at the page every `poll_interval` s until it is idle, or `max_seconds` pass.
-
-    Idle: nothing busy at this look nor for `activity.gap` s before it, and `activity.quiet` s
-    since the call (an action's first request or timer may take a moment to begin). The gap covers
-    what a look cannot see: a timer that just fired and started a request Playwright has not
-    reported yet."""
+                         poll_interval: float = 0.015) -> PageIdle:
+    """Look at the page every `poll_interval` s until a look finds nothing busy, at least
+    `activity.quiet` s after the call (an action's first request or timer may take a moment to
+    begin), or until `max_seconds` pass. What a look cannot see yet (a timer that just fired and
+    started a request Playwright has not reported) the caller sees by looking again after it took
+    the screenshot (`BrowserEnv._settle`)."""
     started = time.monotonic()
-    last_busy = started
     looks, held_by = 0, {}
     while True:
         reading = activity.poll(page)
         looks += 1
         if reading.busy is not None:
-            last_busy = reading.at
             held_by[reading.busy] = held_by.get(reading.busy, 0) + 1
-        elif reading.at - last_busy >= activity.gap and reading.at - started >= activity.quiet:
+        elif reading.at - started >= activity.quiet:
             return PageIdle(reading.at - started, looks, True, held_by)
         if reading.at - started >= max_seconds:
             return PageIdle(reading.at - started, looks, False, held_by)
