@@ -16,8 +16,10 @@ from PIL import Image
 from benchmarks.settle import changed_box
 from benchmarks.slow_pages import CASES, LAST_RENDER, SIZE, Case, SlowPages
 from environments.activity import CARET_HEIGHT, CARET_WIDTH
+from environments.base import TaskOptions
 from environments.browser import BrowserEnv
 from environments.settle import poll_until_identical
+from environments.tasks.suite import SUITE
 
 pytestmark = pytest.mark.browser
 AFTER = 1.5
@@ -71,3 +73,15 @@ def test_two_equal_screenshots_end_before_a_timer_fires(env: BrowserEnv, site: S
     polled = poll_until_identical(env._grab, 0.03, time.monotonic() + 3)
     time.sleep(AFTER)
     assert polled.stable and _changed_box(_pixels(polled.data), _pixels(env._grab())) is not None
+
+
+BROWSER_TASKS = sorted(p.stem for p in (SUITE / "examples" / "chrome").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", BROWSER_TASKS)
+def test_the_first_frame_of_each_browser_task_shows_its_page_drawn(env: BrowserEnv, name: str) -> None:
+    """As tests/environments/test_first_frame.py for the desktop tasks: the first observation after
+    a task's setup equals a screenshot taken 3 s later."""
+    observation, _ = env.reset(options=TaskOptions(task=SUITE / "examples" / "chrome" / f"{name}.json"))
+    time.sleep(3.0)
+    assert _changed_box(observation["screenshot"], _pixels(env._grab())) is None
