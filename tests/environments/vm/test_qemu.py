@@ -39,6 +39,8 @@ def test_the_server_inside_answers_with_its_token_only(vm: QemuProvider) -> None
         done = client.execute(["id", "-un"])
         assert (done.returncode, done.output.strip()) == (0, "user")
         assert client.platform() == "Linux"
+        waited = client.settle(10)  # the guest's display can be watched (DAMAGE, /proc): served, not a 501
+        assert waited.idle and waited.looks >= 1, waited
     finally:
         client.close()
     stranger = VMClient(vm.handle.server_url, "wrong-token", retries=0)
