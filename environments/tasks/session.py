@@ -14,7 +14,6 @@ from environments.tasks.load import load_task
 from environments.tasks.machine import LocalMachine
 from environments.tasks.model import Task
 from environments.tasks.rules import OSWORLD_RULES, HarnessRules
-from environments.tasks.scoring import score_explained
 from environments.tasks.setup_steps import run_steps
 
 MachineFactory = Callable[[Path, Path], LocalMachine]
@@ -64,6 +63,10 @@ class TaskSession:
 
     def evaluate(self, last_action_failed: bool) -> ScoreExplanation:
         """Run `postconfig`, then score by the task's rules: the score with how it came about."""
+        # Scoring imports every metric's libraries (pandas, openpyxl, python-pptx…: ~1 s, 2-3 s on a
+        # loaded machine); only an evaluation needs them, not every command that makes an environment.
+        from environments.tasks.scoring import score_explained
+
         try:
             self.carried_on += run_steps(self.task.evaluator.postconfig, self.context, self.task.id, self.rules,
                                          "postconfig")

@@ -108,18 +108,21 @@ def test_an_unreachable_server_fails_clearly(desktop, tmp_path: Path) -> None:
 
 
 def test_killing_a_run_never_corrupts_its_trajectory(desktop, replay_server, tmp_path: Path) -> None:
-    """SIGKILL real runs at several points; each folder reads back to its last finished step."""
+    """SIGKILL real runs at several points of their episode (timed from the moment its episode.json
+    appears, so a slow start on a loaded machine does not move them all before the first step);
+    each folder reads back to its last finished step."""
     steps_seen = 0
-    for attempt, delay in enumerate((0.8, 1.4, 2.0, 2.6)):
+    for attempt, delay in enumerate((0.0, 0.5, 1.0, 1.6)):
         server = replay_server([reply("Move.", f"pyautogui.moveTo({0.1 + 0.01 * i}, 0.5)") for i in range(200)])
         record = tmp_path / f"rec{attempt}"
         proc = kimi_agent_run(desktop, server.base_url, record, "--max-steps", "200")
+        deadline = time.monotonic() + 60
+        while not list(record.glob("*/episode.json")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
-        folders = list(record.iterdir()) if record.exists() else []
-        if not folders:
-            continue  # killed before the episode folder existed
+        folders = list(record.iterdir())
         trajectory = read_trajectory(folders[0])
         assert trajectory.torn_lines <= 1
         assert [s.index for s in trajectory.steps] == list(range(len(trajectory.steps)))
