@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -58,17 +59,30 @@ def test_run_killed_at_random_points_reads_back_to_its_last_finished_step(model_
     server = model_server(None, "--always", reply("Move.", "pyautogui.moveTo(0.5, 0.5)"))
     recorded = 0
     with VirtualDesktop(640, 480) as desktop:
+
+        def run(record: Path, out: IO[str], max_steps: int) -> subprocess.Popen:
+            return subprocess.Popen(
+                [sys.executable, "-m", "agent", "run", "--env", "desktop", "--base-url", server.base_url,
+                 "--model", "replay", "--record", str(record), "--max-steps", str(max_steps), "--max-repeats", "0",
+                 "--max-unchanged", "0", "move"],  # the guards would stop a run that only moves
+                env={**desktop.env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        # The kill points span the start-up and a few steps as long as they take on this machine now
+        # (a loaded machine starts a run in 3-5 s, an idle one in ~1.5 s): measured by a probe run.
+        started = time.monotonic()
+        probe = run(tmp_path / "probe", subprocess.PIPE, 3)
+        first_step = next((time.monotonic() - started for line in probe.stdout if line.startswith(b"step 1 ")), None)
+        probe.communicate()
+        assert first_step is not None, "the probe run recorded no step"
+        span = first_step + 2.0
+        print(f"first step after {first_step:.1f} s: kill points from 0.2 to {span:.1f} s")
         for point in range(KILLS):
             record, output = tmp_path / f"rec{point}", tmp_path / f"out{point}.txt"
             with open(output, "w") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "agent", "run", "--env", "desktop", "--base-url", server.base_url,
-                     "--model", "replay", "--record", str(record), "--max-steps", "1000", "--max-repeats", "0",
-                     "--max-unchanged", "0", "move"],  # the guards would stop a run that only moves
-                    env={**desktop.env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-                time.sleep(rng.uniform(0.2, 3.5))
+                process = run(record, out, 1000)
+                time.sleep(rng.uniform(0.2, span))
                 kill_group(process)
             printed = re.findall(r"^step (\d+) ", output.read_text(), re.MULTILINE)
             folders = list(record.iterdir()) if record.exists() else []
