@@ -414,7 +414,8 @@ def main() -> None:
         print(f"{name}: {summary}\n")
         results[name] = {"config": asdict(CONFIGS[name]), "watch_latency_ms": round(watch_latency * 1000, 1),
                          "summary": summary, "rows": [asdict(r) for r in rows]}
-    write_result("settle", {
+    # A browser-only run (`--cases browser`) keeps its own file, beside the desktop run's.
+    write_result("settle_browser" if args.cases == ["browser"] else "settle", {
         "size": list(SIZE), "rounds": args.rounds, "observe_s": args.observe, "cases": args.cases,
         "load_average_at_start": load_before, "caret_mask_px": [CARET_WIDTH, CARET_HEIGHT],
         "configs": results,

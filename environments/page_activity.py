@@ -75,7 +75,7 @@ class PageReading:
 class PageActivity:
     """Watches a browser context: `attach(context)` once, then `poll(page)` between looks."""
 
-    quiet: float = 0.08
+    quiet: float = 0.06
     """Seconds without a DOM change, an animation frame or a finished request that count as quiet:
     a request's handler renders its answer a few ms after it arrives."""
     _requests: dict[Any, float] = field(default_factory=dict, repr=False)
