@@ -79,15 +79,22 @@ def requests_to(log: Path, route: str) -> int:
     return sum(f"POST {route} " in line for line in log.read_text().splitlines())
 
 
+def moves(env: RemoteVMEnv, xs: tuple[float, ...]) -> list:
+    """Step the pointer to each x (relative, mid-height); every step's result, each checked ok."""
+    results = []
+    for x in xs:
+        _, _, _, _, info = env.step(json.dumps({"type": "move", "at": {"x": x, "y": 0.5, "space": "relative"}}))
+        assert info["result"].ok, info["result"].error
+        results.append(info["result"])
+    return results
+
+
 def test_the_env_settles_through_the_server(logged_vm: tuple[VM, Path]) -> None:
     server, log = logged_vm
     env = RemoteVMEnv(server.url, timeout=30, retries=0)
     try:
         env.reset()
-        for x in (0.2, 0.3):
-            _, _, _, _, info = env.step(json.dumps({"type": "move", "at": {"x": x, "y": 0.5, "space": "relative"}}))
-            result = info["result"]
-            assert result.ok, result.error
+        for result in moves(env, (0.2, 0.3)):
             assert result.settle.stable and result.settle.changed  # the pointer moved
     finally:
         env.close()
@@ -107,10 +114,7 @@ def test_without_the_route_the_env_compares_screenshots(osworld_like: str, capfd
     env = RemoteVMEnv(osworld_like, timeout=30, retries=0)
     try:
         env.reset()
-        for x in (0.4, 0.5):
-            _, _, _, _, info = env.step(json.dumps({"type": "move", "at": {"x": x, "y": 0.5, "space": "relative"}}))
-            result = info["result"]
-            assert result.ok, result.error
+        for result in moves(env, (0.4, 0.5)):
             assert result.settle.stable and result.settle.frames >= 2  # two identical screenshots in a row
         assert capfd.readouterr().err.count("POST /settle ") == 1  # the env asked once, at its start
         with pytest.raises(VMUnsupported):
