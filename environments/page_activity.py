@@ -125,8 +125,6 @@ class PageIdle:
     looks: int
     idle: bool
     """False: the cap ended the wait."""
-    held_by: dict[str, int]
-    """How many looks each reason kept the page busy (what the wait was spent on)."""
 
 
 def wait_until_page_idle(page: Any, activity: PageActivity, max_seconds: float,
@@ -137,14 +135,12 @@ def wait_until_page_idle(page: Any, activity: PageActivity, max_seconds: float,
     started a request Playwright has not reported) the caller sees by looking again after it took
     the screenshot (`BrowserEnv._settle`)."""
     started = time.monotonic()
-    looks, held_by = 0, {}
+    looks = 0
     while True:
         reading = activity.poll(page)
         looks += 1
-        if reading.busy is not None:
-            held_by[reading.busy] = held_by.get(reading.busy, 0) + 1
-        elif reading.at - started >= activity.quiet:
-            return PageIdle(reading.at - started, looks, True, held_by)
+        if reading.busy is None and reading.at - started >= activity.quiet:
+            return PageIdle(reading.at - started, looks, True)
         if reading.at - started >= max_seconds:
-            return PageIdle(reading.at - started, looks, False, held_by)
+            return PageIdle(reading.at - started, looks, False)
         time.sleep(poll_interval)
