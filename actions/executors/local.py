@@ -158,7 +158,11 @@ class PyAutoGUIExecutor:
             for index, run in enumerate(runs_without_repeats(list(text))):
                 if index:
                     time.sleep(REPEAT_GAP_SECONDS)
-                self.gui.write("".join(run))
+                for part_index, part in enumerate("".join(run).split("<")):
+                    if part_index:  # pyautogui types '<' as '>' on X: it is shift+comma there
+                        self.gui.hotkey("shift", ",")
+                    if part:
+                        self.gui.write(part)
             return
         if shutil.which("xdotool") is None:
             raise ExecutionError("typing non-ASCII text needs xdotool (apt-get install xdotool)")

@@ -104,6 +104,14 @@ def test_repeated_letters_and_presses_all_arrive(env, terminal: Path) -> None:
     assert wait_for(terminal / "rep.txt") == "bookkeeper  aaa"
 
 
+def test_every_printable_ascii_character_is_typed_as_itself(env, terminal: Path) -> None:
+    """pyautogui alone types '<' as '>' on X (the reference harness sends shift+comma for it)."""
+    text = "".join(chr(c) for c in range(33, 127) if chr(c) not in "'")
+    env.perform(Click(at=Point(x=100, y=100, space="screen")))
+    env.perform(TypeText(text=f"printf '%s' '{text}' > ascii.txt\n"))
+    assert wait_for(terminal / "ascii.txt") == text
+
+
 def test_non_ascii_text_is_typed(env, terminal: Path) -> None:
     env.perform(Click(at=Point(x=100, y=100, space="screen")))
     env.perform(TypeText(text="printf '%s' 'naïve ✓' > utf.txt\n"))
