@@ -17,13 +17,16 @@ import base64
 import binascii
 import json
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from environments.settings import VM_RETRIES, VM_TIMEOUT, number_from_env
 from environments.tasks.errors import MachineRequestError
+
+if TYPE_CHECKING:
+    from actions.models import Action
 
 DEFAULT_TIMEOUT = 60.0
 RETRIES = 3
@@ -47,7 +50,7 @@ ONE_SERVER_ROUTES = frozenset({
     *WAA_CHECK_ROUTES, "/documents_path", "/probe", "/obs_winagent", "/execute_windows", "/update_computer",
     "/save_state", "/revert_to_snapshot", "/setup/create_folder", "/setup/create_file", "/setup/recycle",
     "/setup/close_all", "/setup/clear_task_files", "/run_python", "/run_bash_script",
-    "/execute_with_verification", "/settle",
+    "/execute_with_verification", "/settle", "/act",
 })
 """Routes only WAA's server (or only OSWorld's, or only ours) has: there a 404 means the route is missing."""
 A11yBackend = Literal["uia", "win32"]
@@ -228,6 +231,11 @@ class VMClient:
             return ExecuteResult.model_validate(data)
         except ValidationError as err:
             raise VMProtocolError(f"POST {route}: unexpected answer: {err}") from None
+
+    def act(self, action: Action) -> None:
+        """Perform one typed action (its point in screen space); our server only: OSWorld's and WAA's
+        answer 404, `VMUnsupported`, and nothing was done."""
+        self._request("POST", "/act", json={"action": action.model_dump(mode="json")})
 
     def run_pyautogui(self, code: str) -> ExecuteResult:
         """Run generated pyautogui source the way OSWorld's harness does."""

@@ -1,9 +1,11 @@
 """`RemoteVMEnv` (`KimiOSWorld-v0`): a VM driven through OSWorld's VM-server protocol.
 
-Screenshots come from `/screenshot`; actions go to `/execute` as pyautogui source generated
-from the typed action (never from model text); tasks' setup and evaluation run against the
-VM. With `flavor="waa"`, reset first asks the VM to close every window and clear the task
-files, as WindowsAgentArena does instead of reverting a snapshot.
+Screenshots come from `/screenshot`. Our VM server performs each typed action itself (`/act`); to
+OSWorld's and WAA's servers (or with `act_by="code"`) an action goes to `/execute` as pyautogui
+source generated from the typed action (never from model text), as their harnesses send it.
+Tasks' setup and evaluation run against the VM. With `flavor="waa"`, reset first asks the VM to
+close every window and clear the task files, as WindowsAgentArena does instead of reverting a
+snapshot.
 
 After an action, our VM server is asked to `/settle` (it watches the guest's applications as a
 local desktop does) and one screenshot is taken; a server without the route (OSWorld's, WAA's)
@@ -20,6 +22,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from actions.executors.remote import CodeExecutor
+from actions.models import Action
 from environments.base import ScreenEnv, SettleInfo, TaskOptions
 from environments.remote.client import VMClient, VMUnsupported
 from environments.remote.machine import RemoteMachine
@@ -42,8 +45,11 @@ class RemoteVMEnv(ScreenEnv):
         render_mode: str | None = None,
         timeout: float | None = None,
         retries: int | None = None,
+        act_by: Literal["auto", "code"] = "auto",
     ) -> None:
-        """`timeout` and `retries` of each request to the VM server (None: see `VMClient`)."""
+        """`timeout` and `retries` of each request to the VM server (None: see `VMClient`). `act_by`:
+        "auto" sends typed actions to a server that takes them (ours), "code" always sends pyautogui
+        source, as OSWorld's harness does."""
         self.client = VMClient(vm_url, token, timeout, retries)
         self.flavor = flavor
         size = self.client.screen_size()
@@ -55,7 +61,8 @@ class RemoteVMEnv(ScreenEnv):
         self._last_png = png
         self._server_settles = self._server_can_settle()
         """Until the server answers /settle with `VMUnsupported`: then screenshots are compared."""
-        super().__init__(image.width, image.height, CodeExecutor(self._run_code), render_mode)
+        executor = ServerExecutor(self.client, typed=act_by == "auto")
+        super().__init__(image.width, image.height, executor, render_mode)
 
     def _server_can_settle(self) -> bool:
         """Whether the server has /settle, asked with a wait of 0 s: that also opens its watcher of the
@@ -65,9 +72,6 @@ class RemoteVMEnv(ScreenEnv):
         except VMUnsupported:
             return False
         return True
-
-    def _run_code(self, code: str) -> None:
-        self.client.run_pyautogui(code)
 
     def reset(self, *, seed: int | None = None, options: TaskOptions | dict[str, Any] | None = None) -> tuple[dict, dict]:
         if self.flavor == "waa":
@@ -121,3 +125,23 @@ class RemoteVMEnv(ScreenEnv):
     def close(self) -> None:
         super().close()
         self.client.close()
+
+
+class ServerExecutor:
+    """Performs actions on the VM: as typed actions (`/act`) while the server takes them, else as
+    their pyautogui source (`/execute`). A server without `/act` answers 404 before doing anything,
+    so the action is then sent as code once, and every later one goes as code at once."""
+
+    def __init__(self, client: VMClient, typed: bool = True) -> None:
+        self.client = client
+        self.typed = typed
+        self._code = CodeExecutor(client.run_pyautogui)
+
+    def execute(self, action: Action) -> None:
+        if self.typed and action.type not in ("done", "fail"):
+            try:
+                self.client.act(action)
+                return
+            except VMUnsupported:
+                self.typed = False
+        self._code.execute(action)

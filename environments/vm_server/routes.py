@@ -1,4 +1,5 @@
-"""The routes of our VM server: OSWorld's protocol, WindowsAgentArena's and our /settle, each request → (status, body, kind)."""
+"""The routes of our VM server: OSWorld's protocol, WindowsAgentArena's and our /settle and /act, each request →
+(status, body, kind)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from environments.activity import ActivityUnavailable
 from environments.tasks.accessibility import desktop_tree
 from environments.tasks.errors import UnsupportedError
 from environments.terminals import TerminalWindow
-from environments.vm_server import win_agent
+from environments.vm_server import typed_actions, win_agent
 from environments.vm_server.http import MAX_UPLOAD, Handler, Refused, Route, Routes
 from environments.vm_server.settling import DEFAULT_SECONDS, MAX_SECONDS, SETTLER
 
@@ -101,6 +102,13 @@ def settle(h: Handler) -> tuple:
         raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"settling cannot watch this display: {err}") from None
     return HTTPStatus.OK, {"seconds": round(waited.seconds, 4), "looks": waited.looks, "idle": waited.idle,
                            "changed": waited.changed}, "json"
+
+
+@acting
+def act(h: Handler) -> tuple:
+    """One typed action, performed by this server (ours only; see `environments.vm_server.typed_actions`)."""
+    typed_actions.perform(h.json())
+    return HTTPStatus.OK, {"status": "success"}, "json"
 
 
 def screenshot(h: Handler) -> tuple:
@@ -415,7 +423,7 @@ POST_ROUTES = {
     "/setup/create_folder": create_folder, "/setup/create_file": create_file, "/setup/recycle": recycle,
     "/file_exists": exists("file"), "/folder_exists": exists("folder"),
     "/documents_path": home_folder("documents_path", "Documents", HTTPStatus.BAD_REQUEST),
-    "/settle": settle,
+    "/settle": settle, "/act": act,
     **{route: windows_only(what) for route, what in WINDOWS_ONLY.items()},
 }
 

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import environments.vm_server.desktop_ops as desktop_ops
 from environments.vm_server.http import BODY_TIMEOUT, RouteServer
+from environments.vm_server import typed_actions
 from environments.vm_server.routes import ROUTES
+from environments.vm_server.settling import SETTLER
 
 
 class VMServer(RouteServer):
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, action="append", help="folder the file routes may touch (repeatable; default ~)")
     args = parser.parse_args(argv)
     token = secrets.token_urlsafe(24) if args.generate_token else args.token
+    SETTLER.open()  # before listening: whoever waits for the server (and snapshots it) gets them ready
+    typed_actions.warm()
     try:
         server = VMServer((args.host, args.port), token, args.root or [Path.home()])
     except ValueError as err:

@@ -3,8 +3,10 @@ rule local desktops settle by (`environments.settle.wait_until_idle`: X DAMAGE, 
 CPU and short timers, all readable inside the guest), so a client does not have to compare screenshots
 across the network to guess, and is not fooled by an application that pauses mid-update.
 
-One watcher serves the server's whole life, opened at the first /settle: a client settles once with
-a wait of 0 before its first action (`RemoteVMEnv` does), so that action is seen. Between two settles its X
+One watcher serves the server's whole life, opened when the server starts (so a VM snapshot taken once
+the server answers holds an open one: opening it took 6 s in a guest under TCG, at every task after a
+revert while it was opened at the first /settle); a client settles once with a wait of 0 before its first
+action (`RemoteVMEnv` does), so that action is seen. Between two settles its X
 events pile up (a clock, the agent's own earlier actions); the routes that act on the desktop call
 `Settler.before_action` first, so the first look after an action reports that action's effect only,
 as `DesktopEnv` does by polling before each action.
@@ -17,7 +19,7 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 
-from environments.activity import DesktopActivity
+from environments.activity import ActivityUnavailable, DesktopActivity
 from environments.screen import RawFrame, ScreenCapture
 from environments.settle import SettleConfig, wait_until_idle
 
@@ -72,6 +74,12 @@ class Settler:
             finally:
                 capture.close()
         return Waited(settled.seconds, settled.frames, settled.stable, settled.changed)
+
+    def open(self) -> None:
+        """Open the watcher now, if the display can be watched (else the first /settle says why)."""
+        with self._lock, suppress(ActivityUnavailable):
+            if self._activity is None:
+                self._activity = DesktopActivity.open(busy_share=self.config.busy_share)
 
     def before_action(self) -> None:
         """Drain what happened since the last look: it is not the coming action's effect (stale events

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from actions.models import Click, Point, Press, TypeText
 from environments.remote.client import VMClient, VMProtocolError, VMUnreachable
 from tests.environments.remote.conftest import ROOT, VM
 
@@ -79,6 +80,33 @@ def test_windows_launch_open_activate_close(vm: VM) -> None:
     note.write_text("hello")
     client.open_file(str(note))  # waits for the editor's window
     client.window("close", "note.txt")
+
+
+def test_act_performs_typed_actions_and_refuses_anything_else(vm: VM) -> None:
+    client = vm.client()
+    vm.desktop.launch(["xterm", "-geometry", "80x24+0+0", "-T", "act-term"], cwd=vm.root)
+    vm.desktop.wait_for_window("act-term")
+    out = vm.root / "acted.txt"
+    try:
+        for action in (Click(at=Point(x=100, y=100, space="screen")), TypeText(text=f"echo 'typed <ok>' > {out}"),
+                       Press(keys=("enter",))):
+            client.act(action)
+        deadline = time.monotonic() + 10
+        while not (out.exists() and out.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "the typed actions had no effect"
+            time.sleep(0.05)
+        assert out.read_text() == "typed <ok>\n"
+    finally:
+        subprocess.run(["wmctrl", "-c", "act-term"], env=vm.desktop.env, check=False)
+    with httpx.Client(base_url=vm.url) as http:
+        for body, says in (
+            ({}, 'missing "action"'),
+            ({"action": {"type": "shell", "command": "rm -rf /"}}, "not an action"),
+            ({"action": {"type": "type", "text": "x" * 20_000}}, "not an action: type.text"),
+            ({"action": {"type": "click", "at": {"x": 0.5, "y": 0.5, "space": "relative"}}}, "relative space"),
+        ):
+            refused = http.post("/act", json=body)
+            assert refused.status_code == 400 and says in refused.json()["message"], (body, refused.text)
 
 
 def test_malformed_unknown_and_oversized_requests_are_refused(vm: VM) -> None:

@@ -1,5 +1,6 @@
-"""`KimiOSWorld-v0` on our VM server: actions reach the VM as generated pyautogui code, and
-`kimi-agent run`/`eval --env osworld` drive it and score tasks as OSWorld does."""
+"""`KimiOSWorld-v0` on our VM server: actions reach the VM as typed actions (`/act`) or, as OSWorld's
+harness sends them, as generated pyautogui code; `kimi-agent run`/`eval --env osworld` drive it and score
+tasks as OSWorld does."""
 
 from __future__ import annotations
 
@@ -33,15 +34,16 @@ def wait_for(path: Path, timeout: float = 10.0) -> str:
     raise AssertionError(f"{path} did not appear")
 
 
-def test_the_env_passes_check_env_and_acts_through_generated_code(vm: VM) -> None:
-    env = ScoredTimeLimit(gymnasium.make("KimiOSWorld-v0", vm_url=vm.url), 10)
+@pytest.mark.parametrize("act_by", ["auto", "code"])
+def test_the_env_passes_check_env_and_acts_through_typed_actions_or_generated_code(vm: VM, act_by: str) -> None:
+    env = ScoredTimeLimit(gymnasium.make("KimiOSWorld-v0", vm_url=vm.url, act_by=act_by), 10)
     try:
         check_env(env.unwrapped)
         vm.desktop.launch(["xterm", "-geometry", "80x24+0+0", "-T", "env-term"], cwd=vm.root)
         vm.desktop.wait_for_window("env-term")
         observation, _ = env.reset(options={"instruction": "write a file"})
         assert observation["screenshot"].shape == (800, 1280, 3)
-        out = vm.root / "angle.txt"
+        out = vm.root / f"angle-{act_by}.txt"
         for action in (
             {"type": "click", "at": {"x": 0.1, "y": 0.1, "space": "relative"}},
             {"type": "type", "text": f"echo 'a<b>c' > {out}"},
@@ -49,7 +51,8 @@ def test_the_env_passes_check_env_and_acts_through_generated_code(vm: VM) -> Non
         ):
             _, _, _, _, info = env.step(json.dumps(action))
             assert info["result"].ok, info["result"].error
-        assert wait_for(out) == "a<b>c\n"  # '<' goes as shift+comma, as OSWorld's harness sends it
+        assert wait_for(out) == "a<b>c\n"  # as code, '<' goes as shift+comma, as OSWorld's harness sends it
+        assert env.unwrapped.executor.typed is (act_by == "auto")  # our server took every typed action
         _, _, terminated, _, info = env.step('{"type": "click", "at": {"x": 5, "y": 5, "space": "relative"}}')
         assert not terminated and "invalid action" in info["result"].error
     finally:

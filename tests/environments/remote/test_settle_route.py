@@ -99,6 +99,7 @@ def test_the_env_settles_through_the_server(logged_vm: tuple[VM, Path]) -> None:
     finally:
         env.close()
     assert requests_to(log, "/settle") == 3  # the env's question at its start, then one per step
+    assert requests_to(log, "/act") == 2 and requests_to(log, "/execute") == 0  # typed actions, no code
 
 
 @pytest.fixture
@@ -116,7 +117,10 @@ def test_without_the_route_the_env_compares_screenshots(osworld_like: str, capfd
         env.reset()
         for result in moves(env, (0.4, 0.5)):
             assert result.settle.stable and result.settle.frames >= 2  # two identical screenshots in a row
-        assert capfd.readouterr().err.count("POST /settle ") == 1  # the env asked once, at its start
+        printed = capfd.readouterr().err
+        assert printed.count("POST /settle ") == 1  # the env asked once, at its start
+        assert printed.count("POST /act ") == 1 and printed.count("POST /execute ") == 2  # then sent code
+        assert env.executor.typed is False
         with pytest.raises(VMUnsupported):
             env.client.settle(1)
     finally:

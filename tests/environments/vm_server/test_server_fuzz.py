@@ -14,13 +14,16 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
+from actions.models import Action
 from environments.vm_server.server import VMServer
 
 FILE_ROUTES = ["/file", "/setup/upload", "/list_directory", "/setup/create_folder", "/setup/create_file",
                "/setup/recycle", "/file_exists", "/folder_exists", "/setup/open_file", "/setup/download_file"]
-BODY_ROUTES = [*FILE_ROUTES, "/settle"]
-"""Routes fuzzed with raw bodies: the file routes, and /settle (which waits on the display, 501 without one)."""
+BODY_ROUTES = [*FILE_ROUTES, "/settle", "/act"]
+"""Routes fuzzed with raw bodies: the file routes, /settle (which waits on the display, 501 without one) and
+/act (which takes a typed action, never code)."""
 TOKEN = "kimi-outside-token-91c3"
 EXPECTED = {200, 400, 401, 403, 404, 411, 413, 415, 500, 501}
 
@@ -35,6 +38,25 @@ bad_waits = st.one_of(
     json_values.filter(lambda v: v is not None and not isinstance(v, dict)),  # None: httpx sends no body
 )
 """/settle bodies that are no wait of 0-20 s (a valid one, or none, would wait on the display)."""
+ACTION = TypeAdapter(Action)
+
+
+def _is_action(body: object) -> bool:
+    if not isinstance(body, dict) or "action" not in body:
+        return False
+    try:
+        ACTION.validate_python(body["action"])
+    except ValidationError:
+        return False
+    return True
+
+
+not_actions = st.one_of(json_values, st.fixed_dictionaries({"action": json_values}),
+                        st.fixed_dictionaries({"action": st.fixed_dictionaries({"type": st.sampled_from(
+                            ["click", "type", "press", "hotkey", "scroll", "drag", "wait"])}, optional={
+                            "text": json_values, "keys": json_values, "at": json_values, "seconds": json_values})})
+                        ).filter(lambda body: not _is_action(body))
+"""/act bodies that are no action (a valid one would act on a display)."""
 paths = st.one_of(
     st.sampled_from(["/etc/passwd", "../../etc/shadow", "~/.ssh/id_rsa", "/", "", ".", "/proc/self/environ"]),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),
@@ -93,6 +115,13 @@ def test_file_routes_never_leave_the_root(server, http, path: str, data: bytes) 
 @given(body=bad_waits)
 def test_a_bad_settle_wait_is_a_400(server, http, body: object) -> None:
     answer = http.post(server[0] + "/settle", json=body)
+    assert answer.status_code == 400 and answer.json()["message"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=not_actions)
+def test_anything_but_an_action_is_a_400_at_act(server, http, body: object) -> None:
+    answer = http.post(server[0] + "/act", json=body)
     assert answer.status_code == 400 and answer.json()["message"]
 
 
