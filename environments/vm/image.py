@@ -65,8 +65,8 @@ PROJECT_PACKAGES = ("actions", "environments")
 NOT_IN_GUEST = ("environments/vm",)
 """The host side of VMs (this package): the guest never imports it, and editing it must not rebuild images."""
 EXTRA_DISTRIBUTIONS = ("pyautogui", "python-xlib", "mss")
-"""Not imported when the server starts but by the actions it performs (`/act`, on first use) or runs
-(`python -c "import pyautogui; …"`)."""
+"""Not imported by the server's modules but by the actions it performs (`/act`, loaded as the server
+starts) or runs (`python -c "import pyautogui; …"`)."""
 SKIPPED_DISTRIBUTIONS = {"kimi-desktop-agent", "setuptools", "pip"}
 BUILDER_VERSION = 1
 """Bump when the steps below change in a way the recipe does not capture."""

@@ -9,6 +9,7 @@ replies into and performed in this process, so nothing sent is run as code. One 
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import suppress
 from http import HTTPStatus
@@ -40,19 +41,28 @@ def _executor_now() -> Any:
     return _executor
 
 
+@functools.cache
+def _adapter() -> Any:
+    """The validator of the action union, built once (building it costs more than validating)."""
+    from pydantic import TypeAdapter
+
+    from actions.models import Action
+
+    return TypeAdapter(Action)
+
+
 def perform(data: dict[str, Any]) -> None:
     """Validate `data["action"]` and perform it: `Refused` 400 when it is not an action or its point is
     not in screen space, 500 when the desktop refused it."""
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     from actions.coords import point_of
     from actions.errors import ExecutionError
-    from actions.models import Action
 
     if "action" not in data:
         raise Refused(HTTPStatus.BAD_REQUEST, 'missing "action"')
     try:
-        action = TypeAdapter(Action).validate_python(data["action"])
+        action = _adapter().validate_python(data["action"])
     except ValidationError as err:
         raise Refused(HTTPStatus.BAD_REQUEST, f"not an action: {_first(err)}") from None
     point = point_of(action)
