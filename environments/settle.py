@@ -138,8 +138,8 @@ def wait_until_idle(capture: ScreenCapture, activity: DesktopActivity, config: S
     Nothing at all happening for `change_grace` s also counts as idle (an action without effect).
     A change seen while the frame was grabbed means the frame may be torn: look again.
 
-    With `on_candidate`, the frame is grabbed once the desktop has been quiet for half the gap and
-    offered to it (the agent encodes it while this still waits); if nothing changes before the
+    With `on_candidate`, the frame is grabbed once the desktop has been quiet for half the gap (or,
+    while nothing has happened, half a gap before the wait for an effect ends) and offered to it (the agent encodes it while this still waits); if nothing changes before the
     desktop counts as idle, that very screenshot is returned and no second frame is grabbed.
     """
     started = time.monotonic()
@@ -161,13 +161,15 @@ def wait_until_idle(capture: ScreenCapture, activity: DesktopActivity, config: S
         elapsed = reading.at - started
         if last_activity is None:
             idle = elapsed >= config.change_grace * stretch
+            near = elapsed >= config.change_grace * stretch - quiet / 2
         else:
             quiet_for = reading.at - last_activity
             idle = quiet_for >= quiet and (not reading.timer_due or quiet_for >= horizon)
-            if on_candidate is not None and candidate is None and not idle and quiet_for >= quiet / 2:
-                candidate = _candidate(capture, activity)
-                if candidate is not None:
-                    on_candidate(candidate[1])
+            near = quiet_for >= quiet / 2
+        if on_candidate is not None and candidate is None and not idle and near:
+            candidate = _candidate(capture, activity)
+            if candidate is not None:
+                on_candidate(candidate[1])
         if idle and candidate is not None:
             frame, shot, capture_seconds = candidate  # grabbed while waiting: all of it is the wait
             return Settled(time.monotonic() - started, looks, idle, changed, capture_seconds, shot,
