@@ -16,6 +16,7 @@ model's own bytes, so the history shows the model what it wrote); it is never re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from actions.models import Step
 from actions.reply import compose_reply
@@ -42,9 +43,11 @@ class _Turn:
     """What the trajectory calls this image (its frame file)."""
     note: str | None = None
     """Text shown before this turn's screenshot (about the previous step)."""
-    reply: str | None = None
-    built: dict[tuple[bool, bool], tuple[Message, ...]] = field(default_factory=dict)
-    """The messages of this answered turn by (screenshot kept, named): built once, not every step."""
+    reply: Message | None = None
+    """The model's accepted answer, as the assistant message every later request resends."""
+    asked: dict[tuple[bool, bool], Message] = field(default_factory=dict)
+    """This turn's user message by (screenshot kept, named): built once, then the very same object is
+    sent every step (the request body and the token count find it again by identity)."""
 
 
 @dataclass
@@ -68,7 +71,7 @@ class History:
 
     def answer(self, step: Step, code: str) -> None:
         """Close the current turn with the model's accepted step and the code it was read from."""
-        self.turns[-1].reply = history_reply(step, code)
+        self.turns[-1].reply = Message(role="assistant", content=history_reply(step, code))
 
     def messages(self, feedback: str | None = None, names: bool = False) -> list[Message]:
         """The request for the current turn; `feedback` asks the model to answer again.
@@ -76,27 +79,30 @@ class History:
         With `names`, each image URL is replaced by the image's name: the request as a
         trajectory records it, without image bytes.
         """
-        out = [Message(role="system", content=self.system)]
+        out = [self._system]
         for i, turn in enumerate(self.turns):
             asked_again = feedback is not None and i == len(self.turns) - 1
             key = (i >= self.first_kept, names)
-            if turn.reply is not None and not asked_again and key in turn.built:
-                out.extend(turn.built[key])
-                continue
-            parts: list[Part] = [TextPart(text=self.task)] if i == 0 else []
-            if turn.note is not None:
-                parts.append(TextPart(text=turn.note))
-            image = ImagePart(image_url=ImageURL(url=turn.name)) if names else turn.image
-            parts.append(image if key[0] else TextPart(text=OMITTED))
-            if asked_again:
-                parts.append(TextPart(text=feedback))
-            built: tuple[Message, ...] = (Message(role="user", content=tuple(parts)),)
-            if turn.reply is not None:
-                built += (Message(role="assistant", content=turn.reply),)
+            asked = None if asked_again else turn.asked.get(key)
+            if asked is None:
+                parts: list[Part] = [TextPart(text=self.task)] if i == 0 else []
+                if turn.note is not None:
+                    parts.append(TextPart(text=turn.note))
+                image = ImagePart(image_url=ImageURL(url=turn.name)) if names else turn.image
+                parts.append(image if key[0] else TextPart(text=OMITTED))
+                if asked_again:
+                    parts.append(TextPart(text=feedback))
+                asked = Message(role="user", content=tuple(parts))
                 if not asked_again:
-                    turn.built[key] = built
-            out.extend(built)
+                    turn.asked[key] = asked
+            out.append(asked)
+            if turn.reply is not None:
+                out.append(turn.reply)
         return out
+
+    @cached_property
+    def _system(self) -> Message:
+        return Message(role="system", content=self.system)
 
     def image_sizes(self) -> list[tuple[int, int]]:
         """Sizes of the images `messages()` carries, in order."""

@@ -8,8 +8,6 @@ because the tokenizer ships with the checkpoint, not with this package.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -54,6 +52,10 @@ def segments(
     out: list[Segment] = []
     sizes = iter(image_sizes)
     for message in messages:
+        kept = _TEXT_SEGMENTS.get(id(message))
+        if kept is not None and kept[0] is message:
+            out.extend(kept[1])
+            continue
         parts = (message.content,) if isinstance(message.content, str) else message.content
         if not any(isinstance(part, ImagePart) for part in parts):
             out.extend(_text_segments(message))
@@ -71,20 +73,31 @@ def segments(
     return out
 
 
-@functools.lru_cache(maxsize=1024)
+_TEXT_SEGMENTS: dict[int, tuple[Message, tuple[Segment, ...]]] = {}
+"""Messages without images, kept by identity with their segments: every request resends the same
+message objects, and hashing a pydantic message field by field costs more than counting it. Each
+entry holds its message, so its id cannot be reused while it is kept."""
+TEXT_SEGMENTS_KEPT = 1024
+
+
 def _text_segments(message: Message) -> tuple[Segment, ...]:
-    """A message without images as segments; kept, since every request resends the same ones."""
+    """A message without images as segments."""
     parts = (message.content,) if isinstance(message.content, str) else message.content
     texts = [part if isinstance(part, str) else part.text for part in parts]
-    return (Segment(f"turn:{message.role}", TEMPLATE_TOKENS_PER_MESSAGE),
-            *(Segment("text", text_tokens(text), text) for text in texts))
+    found = (Segment(f"turn:{message.role}", TEMPLATE_TOKENS_PER_MESSAGE),
+             *(Segment("text", text_tokens(text), text) for text in texts))
+    if len(_TEXT_SEGMENTS) >= TEXT_SEGMENTS_KEPT:
+        _TEXT_SEGMENTS.clear()
+    _TEXT_SEGMENTS[id(message)] = (message, found)
+    return found
 
 
-@functools.lru_cache(maxsize=64)
 def image_key(url: str) -> str:
-    """An image's identity in the prompt. Kept per URL: a request resends up to a few dozen
-    screenshots, each hashed once rather than every step (a URL's own hash is cached by Python)."""
-    return "image:" + hashlib.sha1(url.encode()).hexdigest()
+    """An image's identity in the prompt: its URL's length and hash. Python computes a string's
+    hash once and keeps it, so a screenshot resent every step is not read again; two different
+    screenshots of equal length share a 64-bit hash with odds far below anything a token count
+    (a statistic) could notice."""
+    return f"image:{len(url)}:{hash(url) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 def count_prompt(current: Sequence[Segment], previous: Sequence[Segment] | None) -> PromptCount:

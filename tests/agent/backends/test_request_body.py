@@ -1,5 +1,5 @@
 """The request body built message by message is the same JSON as the whole body serialised at once,
-for any text (property test), and a message sent before is not serialised again."""
+for any text (property test), and a message object sent before is not serialised again."""
 
 from __future__ import annotations
 
@@ -49,11 +49,13 @@ def test_only_new_messages_are_serialised(monkeypatch: pytest.MonkeyPatch) -> No
     history = [Message(role="system", content="act"), Message(role="user", content=(screenshot,))]
     body.encode({"model": "m"}, history)
     assert serialised == ["system", "user"]
-    # the next request is rebuilt from new, equal message objects, as the history builds them
-    again = [Message(role="system", content="act"), Message(role="user", content=(screenshot,)),
-             Message(role="assistant", content="click")]
+    # the next request resends the very same message objects, as the history hands them back
+    again = [*history, Message(role="assistant", content="click")]
     body.encode({"model": "m"}, again)
     assert serialised == ["system", "user", "assistant"]
+    # a message equal to one sent but not the same object is serialised: messages are found by identity
+    body.encode({"model": "m"}, [Message(role="system", content="act"), *again[1:]])
+    assert serialised == ["system", "user", "assistant", "system"]
 
 
 def test_messages_cannot_be_given_as_a_field() -> None:
