@@ -80,6 +80,8 @@ class _Process:
     cpu_ns: int = 0
     waited_ns: int = 0
     busy_at: float = float("-inf")
+    waiting: bytes = b""
+    """What its main thread was doing at the last look (/proc/PID/syscall), to tell a new wait from the same one."""
 
 
 @dataclass
@@ -181,10 +183,15 @@ class DesktopActivity:
                 used_ns += wanted
                 if wanted >= self.busy_share * elapsed * 1e9:
                     process.busy_at = now
-            if now - process.busy_at <= self.recent and now >= self._timer_until:
-                timeout = self._short_wait(pid)
-                if timeout is not None:
-                    self._timer_until = now + timeout + self.timer_margin
+            if now - process.busy_at <= self.recent:
+                # Looked at on every look, not only once the last timer has run out: a program that
+                # fires one timer and at once arms the next (LibreOffice: 150 then 114 ms, then a
+                # toolbar redraw) may be caught running, or between the two, by a single look.
+                waiting, timeout = self._wait(pid)
+                if ran or waiting != process.waiting:  # a wait begun since the last look
+                    process.waiting = waiting
+                    if timeout is not None:
+                        self._timer_until = max(self._timer_until, now + timeout + self.timer_margin)
         ended = 0
         for gone in self._processes.keys() - alive:
             ended += self._processes.pop(gone).on_display is True
@@ -222,22 +229,24 @@ class DesktopActivity:
                 return _display_number(entry[8:].decode(errors="replace")) == ours
         return False
 
-    def _short_wait(self, pid: int) -> float | None:
-        """The timeout in seconds, if the main thread of `pid` sleeps in poll()/epoll_wait() with
-        one of at most `timer_soon` (a timer of the program's main loop about to fire:
-        LibreOffice's toolbar updates); else None."""
+    def _wait(self, pid: int) -> tuple[bytes, float | None]:
+        """What the main thread of `pid` is doing (its /proc/PID/syscall line), and the timeout in seconds
+        if it sleeps in poll()/epoll_wait() with one of at most `timer_soon` (a timer of the program's
+        main loop about to fire: LibreOffice's toolbar updates), else None. The line names the call and
+        its arguments, timeout included, as they were when the call began: it changes when a new wait begins."""
         try:
-            fields = _read(f"/proc/{pid}/syscall").decode().split()
+            line = _read(f"/proc/{pid}/syscall")
         except OSError:
-            return None
+            return b"", None
+        fields = line.split()
         if len(fields) < 7 or not fields[0].isdigit():
-            return None  # "running" (its CPU time shows it) or not in a call
+            return line, None  # "running" (its CPU time shows it) or not in a call
         index = self._waits.get(int(fields[0]))
         if index is None:
-            return None
+            return line, None
         timeout = int(fields[1 + index], 16) & 0xFFFFFFFF
         timeout_ms = timeout - (1 << 32) if timeout >= 1 << 31 else timeout
-        return timeout_ms / 1000 if 0 <= timeout_ms <= self.timer_soon * 1000 else None
+        return line, timeout_ms / 1000 if 0 <= timeout_ms <= self.timer_soon * 1000 else None
 
     def close(self) -> None:
         if self._xlib is not None:

@@ -119,3 +119,30 @@ def test_a_program_that_just_worked_and_waits_on_a_short_timer_is_seen(
     started.append(x_display.launch([sys.executable, "-c", TIMER_PROGRAM, str(timeout_ms)]))
     seen = readings(activity, 1.0)
     assert any(r.timer_due for r in seen) is due
+
+
+CHAINED_TIMERS_PROGRAM = """
+import select, time
+started = time.monotonic()
+while time.monotonic() - started < 0.3:
+    pass
+select.poll().poll(200)
+select.poll().poll(80)
+time.sleep(5)
+"""
+
+
+def test_a_short_timer_armed_while_another_is_pending_keeps_it_due(
+        x_display, activity: DesktopActivity, started: list[subprocess.Popen]) -> None:
+    """A program that works, then waits 200 ms and at once 80 ms more (LibreOffice's timers before a
+    toolbar redraw), then sleeps: the second timer is seen when it is armed, so a timer stays due until
+    it has run out plus the margin, even though the program sleeps in a call that is no timer by then."""
+    quiet(activity)
+    started.append(x_display.launch([sys.executable, "-c", CHAINED_TIMERS_PROGRAM]))
+    seen = readings(activity, 1.5, interval=0.01)
+    worked = [r.at for r in seen if r.cpu_share >= activity.busy_share]
+    assert worked, "the program's work was not seen"
+    end = max(worked)
+    chain = [r for r in seen if end + 0.03 <= r.at <= end + 0.2 + 0.08 + activity.timer_margin - 0.03]
+    assert chain and all(r.timer_due for r in chain), [(round(r.at - end, 3), r.timer_due) for r in chain]
+    assert not any(r.timer_due for r in seen if r.at > end + 0.2 + 0.08 + activity.timer_margin + 0.1)
