@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 from actions.keys import canonical_key
 
@@ -145,6 +146,13 @@ Action = Annotated[
 ]
 PointedAction = Click | MoveTo | Drag | Scroll | MouseDown | MouseUp
 TERMINAL_TYPES = frozenset({"done", "fail"})
+
+
+@functools.cache
+def action_adapter() -> TypeAdapter[Action]:
+    """The validator of any action (JSON text or Python data), built once on first use: building it
+    costs more than validating an action, and a CLI that never validates one does not pay for it."""
+    return TypeAdapter(Action)
 
 
 class Step(_Frozen):

@@ -22,12 +22,12 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from actions.coords import Frame, PointChain, point_of, to_screen
 from actions.errors import ActionError, CoordinateError, first_error
 from actions.executors.base import Executor
-from actions.models import Action, Point
+from actions.models import Action, Point, action_adapter
 from environments.screen import Screenshot, frame_for
 from environments.tasks.explanation import ScoreExplanation
 from environments.tasks.machine import Machine
@@ -37,7 +37,6 @@ from environments.tasks.session import TaskSession, as_task
 
 MAX_INSTRUCTION = 4096
 MAX_ACTION_JSON = 16384
-ACTION = TypeAdapter(Action)
 
 
 class TaskOptions(BaseModel):
@@ -167,7 +166,7 @@ class ScreenEnv(gym.Env):
         later frame could move it, and the chain recorded would not be the chain executed.
         """
         try:
-            typed = ACTION.validate_json(action) if isinstance(action, str) else action
+            typed = action_adapter().validate_json(action) if isinstance(action, str) else action
             screen_action, chain = self._resolved(typed)
         except (ValidationError, ActionError, ValueError) as err:
             return ExecutionResult(ok=False, error=f"invalid action: {first_error(err)}")

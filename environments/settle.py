@@ -139,8 +139,9 @@ def wait_until_idle(capture: ScreenCapture, activity: DesktopActivity, config: S
     A change seen while the frame was grabbed means the frame may be torn: look again.
 
     With `on_candidate`, the frame is grabbed once the desktop has been quiet for half the gap (or,
-    while nothing has happened, half a gap before the wait for an effect ends) and offered to it (the agent encodes it while this still waits); if nothing changes before the
-    desktop counts as idle, that very screenshot is returned and no second frame is grabbed.
+    while nothing has happened, half a gap before the wait for an effect ends) and offered to it
+    (the agent encodes it while this still waits); if nothing changes before the desktop counts as
+    idle, that very screenshot is returned and no second frame is grabbed.
     """
     started = time.monotonic()
     cap = config.max_seconds if max_seconds is None else max_seconds

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from actions.executors.remote import CodeExecutor
-from actions.models import Action
+from actions.models import TERMINAL_TYPES, Action
 from environments.base import ScreenEnv, SettleInfo, TaskOptions
 from environments.remote.client import VMClient, VMUnsupported
 from environments.remote.machine import RemoteMachine
@@ -138,7 +138,7 @@ class ServerExecutor:
         self._code = CodeExecutor(client.run_pyautogui)
 
     def execute(self, action: Action) -> None:
-        if self.typed and action.type not in ("done", "fail"):
+        if self.typed and action.type not in TERMINAL_TYPES:
             try:
                 self.client.act(action)
                 return

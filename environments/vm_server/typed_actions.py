@@ -9,7 +9,6 @@ replies into and performed in this process, so nothing sent is run as code. One 
 
 from __future__ import annotations
 
-import functools
 import threading
 from contextlib import suppress
 from http import HTTPStatus
@@ -41,30 +40,21 @@ def _executor_now() -> Any:
     return _executor
 
 
-@functools.cache
-def _adapter() -> Any:
-    """The validator of the action union, built once (building it costs more than validating)."""
-    from pydantic import TypeAdapter
-
-    from actions.models import Action
-
-    return TypeAdapter(Action)
-
-
 def perform(data: dict[str, Any]) -> None:
     """Validate `data["action"]` and perform it: `Refused` 400 when it is not an action or its point is
     not in screen space, 500 when the desktop refused it."""
     from pydantic import ValidationError
 
     from actions.coords import point_of
-    from actions.errors import ExecutionError
+    from actions.errors import ExecutionError, first_error
+    from actions.models import action_adapter
 
     if "action" not in data:
         raise Refused(HTTPStatus.BAD_REQUEST, 'missing "action"')
     try:
-        action = _adapter().validate_python(data["action"])
+        action = action_adapter().validate_python(data["action"])
     except ValidationError as err:
-        raise Refused(HTTPStatus.BAD_REQUEST, f"not an action: {_first(err)}") from None
+        raise Refused(HTTPStatus.BAD_REQUEST, f"not an action: {first_error(err)}") from None
     point = point_of(action)
     if point is not None and point.space != "screen":
         raise Refused(HTTPStatus.BAD_REQUEST, f"{action.type}: the point is in {point.space} space, not screen")
@@ -73,9 +63,3 @@ def perform(data: dict[str, Any]) -> None:
             _executor_now().execute(action)
         except ExecutionError as err:
             raise Refused(HTTPStatus.INTERNAL_SERVER_ERROR, str(err)) from None
-
-
-def _first(err: Any) -> str:
-    problem = err.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"])
-    return f"{where}: {problem['msg']}" if where else problem["msg"]

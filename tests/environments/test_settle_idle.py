@@ -130,13 +130,15 @@ def test_a_blinking_caret_does_not_hold_settling(x_display, env: DesktopEnv,
 def test_the_frame_settled_on_is_the_candidate_offered_while_waiting(
         x_display, env: DesktopEnv, started: list[subprocess.Popen]) -> None:
     """The agent encodes a candidate while settling waits: the settled screenshot is that very object,
-    and it shows the finished drawing (no second grab)."""
+    and it shows the finished drawing (no second grab); after an action that changes nothing too."""
     offered: list[object] = []
     env.listen_for_candidates(offered.append)
     result, drawn = settle_on_late_drawing(x_display, env, started, 0.4, 0, 7)
     assert result.settle.stable and offered
     assert env.last_screenshot is offered[-1]
     assert drawn, f"settled before the square was drawn, {TRIES} times"
+    env.perform(MoveTo(at=Point(x=21, y=21, space="screen")))  # no effect on the screen
+    assert env.last_screenshot is offered[-1]  # offered before the wait for an effect ended, and kept
     env.listen_for_candidates(None)
     env.perform(MoveTo(at=Point(x=20, y=20, space="screen")))
     assert env.last_screenshot is not offered[-1]

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from actions.models import Action
+from actions.models import action_adapter
 from environments.vm_server.server import VMServer
 
 FILE_ROUTES = ["/file", "/setup/upload", "/list_directory", "/setup/create_folder", "/setup/create_file",
@@ -38,14 +38,13 @@ bad_waits = st.one_of(
     json_values.filter(lambda v: v is not None and not isinstance(v, dict)),  # None: httpx sends no body
 )
 """/settle bodies that are no wait of 0-20 s (a valid one, or none, would wait on the display)."""
-ACTION = TypeAdapter(Action)
 
 
 def _is_action(body: object) -> bool:
     if not isinstance(body, dict) or "action" not in body:
         return False
     try:
-        ACTION.validate_python(body["action"])
+        action_adapter().validate_python(body["action"])
     except ValidationError:
         return False
     return True
