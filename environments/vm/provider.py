@@ -78,10 +78,10 @@ class VMProvider(Protocol):
     def stop(self) -> None: ...
 
 
-def wait_for_server(url: str, token: str | None, timeout: float,
-                    alive: Callable[[], bool] | None = None) -> float:
-    """Seconds until the server at `url` answers `/platform`; `VMProviderError` after `timeout`, or once
-    `alive()` is False."""
+def wait_for_server(url: str, token: str | None, timeout: float, alive: Callable[[], bool] | None = None,
+                    stalled: Callable[[], str | None] | None = None) -> float:
+    """Seconds until the server at `url` answers `/platform`; `VMProviderError` after `timeout`, once
+    `alive()` is False, or once `stalled()` gives a reason the boot hung."""
     started = time.monotonic()
     client = VMClient(url, token, timeout=5, retries=0)
     try:
@@ -93,6 +93,8 @@ def wait_for_server(url: str, token: str | None, timeout: float,
                 last = err
             if alive is not None and not alive():
                 raise VMProviderError(f"the VM exited before its server at {url} answered")
+            if stalled is not None and (why := stalled()):
+                raise VMProviderError(f"the boot hung: {why}")
             if time.monotonic() - started > timeout:
                 raise VMProviderError(f"the server at {url} did not answer within {timeout:.0f} s: {last}")
             time.sleep(0.5)

@@ -31,6 +31,7 @@ from typing import Callable
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from environments.vm.accel import Accel, AccelChoice, choose_accel
+from environments.vm.boot_watch import QUIET_LIMIT, SerialWatch
 from environments.vm.firmware import (
     FirmwareError, SoftwareTPM, fresh_variables, machine_flags, tpm_args, uefi_args,
 )
@@ -72,6 +73,11 @@ class QemuOptions:
     """VNC displays tried in order (5900 + N on 127.0.0.1); an empty range turns VNC off."""
     workdir: Path | None = None
     boot_timeout: float = 300.0
+    """Seconds one boot may take until the server answers."""
+    boot_attempts: int = 3
+    """Boots tried before giving up: one that hangs or times out is killed and booted again."""
+    boot_quiet: float = QUIET_LIMIT
+    """Seconds of serial-console silence that mean a boot of our guest hung (environments/vm/boot_watch.py)."""
     name: str = "kimi-vm"
     qemu: str = "qemu-system-x86_64"
     extra_args: tuple[str, ...] = field(default=())
@@ -248,11 +254,24 @@ class QemuProvider:
             raise VMProviderError(str(err)) from None
 
     def _wait_for_server(self) -> None:
-        assert self.handle is not None
-        try:
-            wait_for_server(self.handle.server_url, self._token, self.options.boot_timeout, alive=self.alive)
-        except VMProviderError as err:
-            raise VMProviderError(f"{err}; serial console: {self._tail(self.handle.serial_log)}") from None
+        """Wait for the guest's server; a boot that hangs or times out is killed and tried again from a fresh
+        overlay, up to `boot_attempts` boots (a QEMU that exits is not: that is a command line it rejects)."""
+        attempts = self.options.boot_attempts
+        for attempt in range(1, attempts + 1):
+            assert self.handle is not None
+            log = self.handle.serial_log
+            # only our guest boots its own kernel and reports to the serial console until it is ready
+            watch = SerialWatch(log, self.options.boot_quiet) if self.profile.kernel and log else None
+            try:
+                wait_for_server(self.handle.server_url, self._token, self.options.boot_timeout, alive=self.alive,
+                                stalled=watch.stalled if watch else None)
+                break
+            except VMProviderError as err:
+                if attempt == attempts or not self.alive():
+                    raise VMProviderError(f"{err}; serial console: {self._tail(log)}") from None
+                self.say(f"{self.options.name}: boot {attempt} of {attempts} failed ({err}); booting again")
+                self._kill()
+                self._spawn(self._accel())
         self._dirty = False
 
     def command(self, accel: AccelChoice, overlay: Path, serial: Path) -> list[str]:
