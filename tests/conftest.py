@@ -8,6 +8,7 @@ a subprocess instead (see tests/e2e).
 from __future__ import annotations
 
 import os
+import signal
 from typing import Iterator
 
 import pytest
@@ -17,10 +18,16 @@ from environments.virtual_desktop import VirtualDesktop
 
 def pytest_configure(config: pytest.Config) -> None:
     """Tests run with a fresh, empty HOME: terminals they start read no user shell start-up files
-    (a pyenv or conda hook there can stall every new shell), and caches stay out of the real home."""
+    (a pyenv or conda hook there can stall every new shell), and caches stay out of the real home.
+
+    Ctrl+C works in the programs they start, as in a terminal's foreground job, even when the suite itself
+    was started in the background by a shell without job control (`bash -c '... &'`), which starts it with
+    SIGINT ignored: every program it starts would inherit that, and the tests that press Ctrl+C would fail."""
     import tempfile
 
     os.environ["HOME"] = tempfile.mkdtemp(prefix="kimi-tests-home-")
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
