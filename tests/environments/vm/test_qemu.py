@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from environments.remote.client import VMClient
+from environments.vm.boot_watch import READY_LINE
 from environments.vm.guest import read_profile
 from environments.vm.image import build_image, image_is_current, recipe
 from environments.vm.qemu import QemuProvider
@@ -27,7 +28,9 @@ def test_the_image_is_cached_by_its_recipe(small_image: Path) -> None:
 
 
 def test_the_server_inside_answers_with_its_token_only(vm: QemuProvider) -> None:
-    assert vm.handle is not None and vm.handle.token
+    assert vm.handle is not None and vm.handle.token and vm.handle.serial_log
+    # the line after which a quiet serial console is no longer taken for a hung boot (boot_watch.py)
+    assert READY_LINE in vm.handle.serial_log.read_bytes()
     # a loopback address of the VM's own, with OSWorld's fixed ports (server 5000, DevTools 9222, VLC 8080)
     url = urlsplit(vm.handle.server_url)
     assert ipaddress.ip_address(url.hostname).is_loopback and url.port == 5000

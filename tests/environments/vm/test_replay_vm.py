@@ -15,6 +15,7 @@ from PIL import Image
 
 from agent.replay.similarity import compare
 from agent.trajectory.store import read_trajectory
+from tests.processes import qemus_using
 from tests.environments.vm.conftest import VNC_DISPLAYS  # noqa: F401  (skips the module without QEMU)
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,20 +34,6 @@ def _agent(tmp: Path, *args: str, timeout: float = 600) -> subprocess.CompletedP
     tmp.mkdir(exist_ok=True)
     return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "TMPDIR": str(tmp), "COLUMNS": "200"})
-
-
-def _qemus_using(folder: Path) -> list[int]:
-    """QEMU processes whose command line names a file under `folder` (their overlay)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if not entry.name.isdigit() or not (entry / "comm").read_text().startswith("qemu-system"):
-                continue
-            if str(folder) in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_an_episode_recorded_in_a_vm_replays_in_a_fresh_vm_of_the_same_image(
@@ -74,7 +61,7 @@ def test_an_episode_recorded_in_a_vm_replays_in_a_fresh_vm_of_the_same_image(
     assert f"as recorded: env vm; vm-image {small_image.resolve()}" in output
     assert "replayed 3 step(s); no divergence" in output
     assert "VM ready in" in done.stderr  # a VM of its own, booted for the replay …
-    assert not _qemus_using(replay_tmp) and not list(replay_tmp.iterdir())  # … stopped, its overlay deleted
+    assert not qemus_using(replay_tmp) and not list(replay_tmp.iterdir())  # … stopped, its overlay deleted
 
     # what the command line says wins over the recording, and wrong combinations are one-line errors
     missing = _agent(replay_tmp, "replay", str(episode), "--vm-image", str(tmp_path / "missing.qcow2"))
