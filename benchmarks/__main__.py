@@ -20,6 +20,7 @@ BENCHMARKS = {
     "encode": "screenshot encoding time, size and fidelity per format",
     "step_overhead": "framework time per step vs the OSWorld VM-server path",
     "settle": "adaptive settling vs fixed pauses on real app actions",
+    "settle_trace": "the soonest any never-early rule can settle after LibreOffice Calc's actions",
     "eval_workers": "eval of the local task suite with 1 and 4 workers",
     "throughput": "eval steps/s with N = 1, 4, 16, 64 workers and memory per environment",
     "vm": "boot, savevm, per-task revert of a QEMU guest vs a container restart",
