@@ -231,6 +231,15 @@ def calc_scenarios(round_index: int, document: Path) -> list[tuple[str, str, Act
     ]
 
 
+def open_calc(env: DesktopEnv, folder: Path) -> None:
+    """Launch Calc in `folder`, fill the screen with it and click into its sheet."""
+    env.desktop.launch(["libreoffice", "--calc", "--norestore", "--nologo"], cwd=folder)
+    env.desktop.wait_for_window("Calc", timeout=90)
+    _place(env.desktop.env, "Calc", 0, 0, *SIZE)
+    time.sleep(5)  # LibreOffice keeps drawing for a while after its window maps
+    env.perform(Click(at=at(960, 540)))
+
+
 def run_trials(env: DesktopEnv, scenarios: list[tuple[str, str, Action]], observe: float,
                quiet: float) -> list[Trial]:
     trials = []
@@ -316,11 +325,7 @@ def measure(config: SettleConfig, rounds: int, observe: float, quiet: float) -> 
         trials: list[Trial] = []
         for _ in range(rounds):
             trials.extend(run_trials(env, desktop_scenarios(), observe, quiet))
-        env.desktop.launch(["libreoffice", "--calc", "--norestore", "--nologo"], cwd=folder)
-        env.desktop.wait_for_window("Calc", timeout=90)
-        _place(env.desktop.env, "Calc", 0, 0, *SIZE)
-        time.sleep(5)  # LibreOffice keeps drawing for a while after its window maps
-        env.perform(Click(at=at(960, 540)))
+        open_calc(env, folder)
         for index in range(rounds):
             trials.extend(run_trials(env, calc_scenarios(index, document), observe, quiet))
         return trials

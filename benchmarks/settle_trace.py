@@ -37,9 +37,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from actions.models import Click
 from benchmarks.report import write_result
-from benchmarks.settle import SIZE, SUITE, Change, _place, _watched, at, calc_scenarios
+from benchmarks.settle import SIZE, SUITE, Change, _watched, calc_scenarios, open_calc
 from environments.settle import SettleConfig
 
 LOOK_INTERVAL = 0.01
@@ -170,11 +169,7 @@ def run(rounds: int, observe: float) -> list[Window]:
             marks.append((f"first frame: {FIRST_FRAME.name}", time.monotonic() - info["result"].timings.capture))
             time.sleep(observe)
         env.reset()  # ends the task: its Calc quits
-        env.desktop.launch(["libreoffice", "--calc", "--norestore", "--nologo"], cwd=folder)
-        env.desktop.wait_for_window("Calc", timeout=90)
-        _place(env.desktop.env, "Calc", 0, 0, *SIZE)
-        time.sleep(5)  # LibreOffice keeps drawing for a while after its window maps
-        env.perform(Click(at=at(960, 540)))
+        open_calc(env, folder)
         for index in range(rounds):
             for _, label, action in calc_scenarios(index, document):
                 time.sleep(0.5)
