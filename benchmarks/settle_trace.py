@@ -127,6 +127,9 @@ class Window:
 
 @dataclass(frozen=True)
 class Silences:
+    """The longest quiet (s) at a look after which a visible change still came, at looks where a timer
+    was pending and where none was."""
+
     with_timer: float
     without: float
 
