@@ -84,8 +84,8 @@ class Window:
         not an unchanged redraw: damage with no visible change near it, and the work just before it."""
         if not pixels:
             return [look.at for look in self.looks if look.busy or look.damaged]
-        unchanged = [look.at for look in self.looks
-                     if look.damaged and not any(abs(look.at - c) <= REDRAW_SLACK for c in self.changes)]
+        unchanged = {look.at for look in self.looks
+                     if look.damaged and not any(abs(look.at - c) <= REDRAW_SLACK for c in self.changes)}
         return [look.at for look in self.looks
                 if (look.busy or look.damaged) and look.at not in unchanged
                 and not any(0 <= r - look.at <= REDRAW_SLACK for r in unchanged)]
@@ -199,7 +199,7 @@ def run(rounds: int, observe: float) -> list[Window]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="times every action is traced")
     parser.add_argument("--observe", type=float, default=2.5, help="seconds watched after each action")
     args = parser.parse_args()
     load_before = [round(x, 2) for x in os.getloadavg()]
